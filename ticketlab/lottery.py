@@ -1,0 +1,276 @@
+"""Lottery-ticket experiments: iterative magnitude pruning with resetting, and its controls.
+
+Round r of the ticket prunes the ticket of round r-1 (the lowest-magnitude ``prune_rate`` of
+its surviving weights per layer, the output layer at half rate), resets the survivors to θ0 (or
+to θk, *rewinding*, when ``rewind_iteration`` = k > 0) and trains again. Controls reuse the
+ticket's masks at chosen rounds:
+
+- ``reinit``: the same mask, fresh random initial values θ0' (is it the structure?);
+- ``random-prune``: a random mask with the same per-layer counts, θ0 (is it the mask?);
+- ``sign-reinit``: the same mask, fresh magnitudes with θ0's signs (Zhou et al., 2019);
+- ``one-shot``: the dense network pruned once to the same per-layer sizes, reset to θ0.
+
+All runs of a round (seeds × conditions) are trained together as one stack; every run is
+stored under a hash of its spec, so finished runs are loaded, not retrained.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+from dataclasses import dataclass, field
+
+import pandas as pd
+import torch
+from tqdm.auto import tqdm
+
+from . import data as datasets
+from .errors import ConfigError
+from .masks import Mask
+from .models import MODELS, build
+from .pruning import DEFAULT_CONV_RATE, check_rate, counts_after_rounds, layer_rates, prune_magnitude, prune_one_shot, prune_random
+from .store import Store, run_key
+from .training import RunSpec, TrainConfig, train_stacked
+
+CONTROLS = ("reinit", "random-prune", "sign-reinit", "one-shot")
+CONDITIONS = ("ticket",) + CONTROLS
+SPEC_VERSION = 1
+
+SCALES = {
+    # seconds: for tests and a first look
+    "smoke": dict(iterations=200, eval_every=50, rounds=3, seeds=(0,), control_rounds=(2,)),
+    # the notebooks' default: minutes on a laptop CPU, every qualitative finding visible
+    "lecture": dict(iterations=3000, eval_every=100, rounds=16, seeds=(0, 1), control_rounds=(3, 5, 7, 10, 12, 15)),
+    # Frankle & Carbin's LeNet protocol: 50K iterations, 5 trials, levels down to 1.9%
+    "paper": dict(iterations=50_000, eval_every=100, test_every=1000, rounds=18, seeds=(0, 1, 2, 3, 4),
+                  control_rounds=None),
+}
+PAPER_LR = {"lenet": 1.2e-3, "conv2": 2e-4, "conv4": 3e-4, "conv6": 3e-4, "toy-mlp": 1e-2}
+DEFAULT_DATASET = {"lenet": "mnist", "conv2": "cifar10", "conv4": "cifar10", "conv6": "cifar10"}
+
+
+def scale_from_env(default: str = "lecture") -> str:
+    """The scale named by ``TICKETLAB_SCALE`` (for notebooks and the CLI), else ``default``."""
+    return os.environ.get("TICKETLAB_SCALE", default)
+
+
+@dataclass(frozen=True)
+class ExperimentConfig:
+    """Everything that defines an experiment; build one with ``ExperimentConfig.at_scale``."""
+
+    model: str = "lenet"
+    dataset: str = "mnist"
+    iterations: int = 3000
+    lr: float = 1.2e-3
+    batch_size: int = 60
+    eval_every: int = 100
+    test_every: int | None = None
+    weight_decay: float = 0.0
+    rounds: int = 16
+    prune_rate: float = 0.2
+    conv_rate: float | None = None
+    seeds: tuple[int, ...] = (0,)
+    conditions: tuple[str, ...] = ("ticket",)
+    control_rounds: tuple[int, ...] | None = None  # None: every round 1..rounds
+    rewind_iteration: int = 0
+    scale: str = "custom"
+
+    @classmethod
+    def at_scale(cls, scale: str = "lecture", model: str = "lenet", **overrides) -> "ExperimentConfig":
+        """The preset ``scale`` for ``model`` with the paper's learning rate; overrides win."""
+        if scale not in SCALES:
+            raise ConfigError(f"unknown scale {scale!r}; choose one of {', '.join(SCALES)}")
+        if model not in MODELS:
+            raise ConfigError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
+        base = dict(SCALES[scale], model=model, dataset=DEFAULT_DATASET.get(model, "mnist"),
+                    lr=PAPER_LR[model], scale=scale)
+        base.update({k: v for k, v in overrides.items() if v is not None})
+        return cls(**base)
+
+    def __post_init__(self):
+        object.__setattr__(self, "seeds", tuple(int(s) for s in self.seeds))
+        object.__setattr__(self, "conditions", _with_ticket(self.conditions))
+        if self.control_rounds is not None:
+            object.__setattr__(self, "control_rounds", tuple(sorted({int(r) for r in self.control_rounds})))
+        self._validate()
+
+    def _validate(self) -> None:
+        if self.model not in MODELS:
+            raise ConfigError(f"unknown model {self.model!r}; choose one of {', '.join(MODELS)}")
+        if self.dataset not in datasets.DATASETS:
+            raise ConfigError(f"unknown dataset {self.dataset!r}; choose one of {', '.join(datasets.DATASETS)}")
+        if not self.seeds:
+            raise ConfigError("the seed list is empty: give at least one seed, e.g. seeds=(0,)")
+        if not isinstance(self.rounds, int) or self.rounds < 0:
+            raise ConfigError(f"rounds must be a whole number >= 0, got {self.rounds!r}")
+        check_rate(self.prune_rate)
+        if self.conv_rate is not None:
+            check_rate(self.conv_rate, "conv pruning rate")
+        self.train_config()  # validates iterations, lr, batch size, evaluation interval
+        if not 0 <= self.rewind_iteration <= self.iterations:
+            raise ConfigError(f"rewind iteration {self.rewind_iteration} is beyond the training length 0..{self.iterations}")
+        bad = [r for r in (self.control_rounds or ()) if not 1 <= r <= self.rounds]
+        if bad:
+            raise ConfigError(f"control round {bad[0]} is outside 1..{self.rounds} (the pruning rounds of this experiment)")
+        params = dict(build(self.model).named_parameters())
+        sizes = {n: params[n].numel() for n in self.rates()}
+        counts_after_rounds(sizes, self.rates(), self.rounds)
+
+    def train_config(self) -> TrainConfig:
+        return TrainConfig(iterations=self.iterations, lr=self.lr, batch_size=self.batch_size, eval_every=self.eval_every,
+                           test_every=self.test_every, weight_decay=self.weight_decay)
+
+    def rates(self) -> dict[str, float]:
+        conv_rate = self.conv_rate if self.conv_rate is not None else DEFAULT_CONV_RATE.get(self.model, 0.1)
+        return layer_rates(build(self.model), self.prune_rate, conv_rate)
+
+    def runs_at(self, round_: int) -> list[tuple[str, int]]:
+        """(condition, seed) pairs trained in ``round_``: the ticket always, controls at their rounds."""
+        conditions = ["ticket"]
+        if round_ > 0 and (self.control_rounds is None or round_ in self.control_rounds):
+            conditions += [c for c in self.conditions if c != "ticket"]
+        return [(c, s) for c in conditions for s in self.seeds]
+
+    def run_spec(self, condition: str, seed: int, round_: int) -> dict:
+        """The JSON-able facts that define one run (its store key is their hash)."""
+        spec = dict(version=SPEC_VERSION, model=self.model, dataset=self.dataset, condition=condition, seed=seed,
+                    round=round_, rewind_iteration=self.rewind_iteration, **dataclasses.asdict(self.train_config()))
+        if round_ > 0:  # the dense run does not depend on how later rounds prune
+            spec.update(prune_rate=self.prune_rate, rates=self.rates())
+        return spec
+
+    def replace(self, **changes) -> "ExperimentConfig":
+        return dataclasses.replace(self, **changes)
+
+
+def _with_ticket(conditions) -> tuple[str, ...]:
+    unknown = [c for c in conditions if c not in CONDITIONS]
+    if unknown:
+        raise ConfigError(f"unknown condition {unknown[0]!r}; choose from {', '.join(CONDITIONS)}")
+    return ("ticket",) + tuple(c for c in dict.fromkeys(conditions) if c != "ticket")
+
+
+def derived_seed(seed: int, *tags) -> int:
+    """A seed for a run's extra randomness (reinit values, random masks) that never collides with θ0's."""
+    digest = hashlib.sha256("/".join(map(str, (seed,) + tags)).encode()).digest()
+    return int.from_bytes(digest[:4], "little") & 0x7FFFFFFF
+
+
+def initial_weights(model: str, seed: int) -> dict[str, torch.Tensor]:
+    """θ0 of seed ``seed``: rebuilt on demand, never stored, because it is deterministic."""
+    return {n: p.detach().clone() for n, p in build(model, seed=seed).named_parameters()}
+
+
+@dataclass
+class Results:
+    """Tidy tables of an experiment plus access to its stored masks and weights."""
+
+    config: ExperimentConfig
+    store: Store
+    curves: pd.DataFrame
+    summary: pd.DataFrame
+    keys: dict = field(repr=False, default_factory=dict)
+
+    def key(self, seed: int, round_: int, condition: str = "ticket") -> str:
+        return run_key(self.config.run_spec(condition, seed, round_))
+
+    def mask(self, seed: int, round_: int, condition: str = "ticket") -> Mask:
+        return Mask({n: m.float() for n, m in self.store.tensors(self.key(seed, round_, condition), "mask").items()})
+
+    def final_weights(self, seed: int, round_: int) -> dict[str, torch.Tensor]:
+        """The ticket's trained weights θj at the end of ``round_``."""
+        return self.store.tensors(self.key(seed, round_, "ticket"), "final")
+
+    def initial_weights(self, seed: int) -> dict[str, torch.Tensor]:
+        return initial_weights(self.config.model, seed)
+
+
+def run_experiment(config: ExperimentConfig, store: Store | None = None, progress: bool = True,
+                   device=None) -> Results:
+    """Run (or load) every run of ``config``, round by round, and return its tables."""
+    store = store if store is not None else Store()
+    rounds = tqdm(range(config.rounds + 1), desc=f"{config.model} IMP rounds", disable=not progress)
+    for round_ in rounds:
+        _run_round(config, store, round_, progress, device)
+    return collect(config, store)
+
+
+def _run_round(config: ExperimentConfig, store: Store, round_: int, progress: bool, device) -> None:
+    todo = [(c, s) for c, s in config.runs_at(round_) if not store.has(run_key(config.run_spec(c, s, round_)))]
+    if not todo:
+        return
+    with store.lock():  # another process may have finished them while we waited
+        todo = [(c, s) for c, s in todo if not store.has(run_key(config.run_spec(c, s, round_)))]
+        if not todo:
+            return
+        data = datasets.load(config.dataset)
+        specs = [_run_spec_for(config, store, c, s, round_) for c, s in todo]
+        results = train_stacked(build(config.model, in_shape=data.input_shape), specs, data, config.train_config(),
+                                rewind_iteration=config.rewind_iteration if round_ == 0 and config.rewind_iteration else None,
+                                device=device, progress=progress, desc=f"round {round_}: {len(specs)} runs")
+        for (condition, seed), spec, result in zip(todo, specs, results):
+            _save(config, store, condition, seed, round_, spec.mask, result)
+
+
+def _save(config, store, condition, seed, round_, mask, result) -> None:
+    tensors = {"mask": {n: m.bool() for n, m in mask.items()}}
+    if condition == "ticket":
+        tensors["final"] = result.final
+        if result.rewind is not None:
+            tensors["rewind"] = result.rewind
+    summary = dict(result.summary(), percent_remaining=mask.percent_remaining)
+    store.save(run_key(config.run_spec(condition, seed, round_)), config.run_spec(condition, seed, round_),
+               summary, result.curve, tensors)
+
+
+def _run_spec_for(config: ExperimentConfig, store: Store, condition: str, seed: int, round_: int) -> RunSpec:
+    """Starting weights and mask of one run, built from the stored ticket of the rounds before."""
+    theta0 = initial_weights(config.model, seed)
+    start = theta0
+    if config.rewind_iteration and round_ > 0:
+        start = store.tensors(run_key(config.run_spec("ticket", seed, 0)), "rewind")
+    if round_ == 0:
+        return RunSpec(start, Mask.ones_like(theta0), seed)
+    ticket_mask = _ticket_mask(config, store, seed, round_)
+    if condition == "ticket":
+        return RunSpec(start, ticket_mask, seed)
+    if condition == "one-shot":
+        dense_final = store.tensors(run_key(config.run_spec("ticket", seed, 0)), "final")
+        return RunSpec(start, prune_one_shot(dense_final, config.rates(), round_), seed)
+    if condition == "random-prune":
+        generator = torch.Generator().manual_seed(derived_seed(seed, condition, round_))
+        return RunSpec(start, prune_random(ticket_mask, generator), seed)
+    fresh = initial_weights(config.model, derived_seed(seed, "reinit", round_))
+    if condition == "sign-reinit":
+        fresh = {n: fresh[n].abs() * torch.sign(theta0[n]) if n in ticket_mask else fresh[n] for n in fresh}
+    return RunSpec(fresh, ticket_mask, seed)
+
+
+def _ticket_mask(config: ExperimentConfig, store: Store, seed: int, round_: int) -> Mask:
+    """The ticket's mask for ``round_``: round_-1's ticket pruned by magnitude of its final weights."""
+    previous = run_key(config.run_spec("ticket", seed, round_ - 1))
+    mask = Mask({n: m.float() for n, m in store.tensors(previous, "mask").items()})
+    return prune_magnitude(store.tensors(previous, "final"), mask, config.rates())
+
+
+def collect(config: ExperimentConfig, store: Store) -> Results:
+    """Assemble the tidy tables of every finished run of ``config`` from the store."""
+    curves, summaries = [], []
+    for round_ in range(config.rounds + 1):
+        for condition, seed in config.runs_at(round_):
+            key = run_key(config.run_spec(condition, seed, round_))
+            if not store.has(key):
+                continue
+            ident = dict(model=config.model, dataset=config.dataset, condition=condition, seed=seed, round=round_)
+            summary = store.summary(key)
+            summaries.append({**ident, **summary})
+            curve = store.curve(key).assign(**ident, percent_remaining=summary["percent_remaining"])
+            curves.append(curve)
+    columns = ["model", "dataset", "condition", "seed", "round", "percent_remaining"]
+    curves = pd.concat(curves, ignore_index=True) if curves else pd.DataFrame(columns=columns)
+    curves = curves[columns + [c for c in curves.columns if c not in columns]]
+    summary = pd.DataFrame(summaries)
+    if len(summary):
+        summary = summary[columns + [c for c in summary.columns if c not in columns]]
+    return Results(config, store, curves, summary)

@@ -1,0 +1,131 @@
+"""A results store: one folder per run, named by a hash of everything that defines the run.
+
+A finished run is loaded instead of retrained, so an interrupted experiment resumes at the
+first unfinished run and notebooks share runs with each other and with the CLI. Every file is
+written atomically and ``summary.json`` is written last, holding the SHA-256 of the run's other
+files: a run folder without it is unfinished, one whose files do not match it is corrupted and
+is recomputed. Tensors load with ``torch.load(weights_only=True)``; tables are CSV and JSON.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import io
+import json
+import os
+import shutil
+import warnings
+from pathlib import Path
+
+import pandas as pd
+import torch
+
+from .errors import StoreError
+from .files import atomic_write_bytes, atomic_write_text
+
+try:  # POSIX advisory locks; on Windows the store relies on atomic writes alone
+    import fcntl
+except ImportError:  # pragma: no cover - Windows
+    fcntl = None
+
+REPO_ROOT = Path(__file__).resolve().parent.parent
+
+
+def default_root() -> Path:
+    """``results/`` in the course repository, or ``~/.cache/ticketlab`` for an installed package."""
+    if (REPO_ROOT / "pyproject.toml").exists() and os.access(REPO_ROOT, os.W_OK):
+        return REPO_ROOT / "results"
+    return Path.home() / ".cache" / "ticketlab"
+
+
+def run_key(spec: dict) -> str:
+    """A stable 16-hex-digit name for a run: the SHA-256 of its canonical JSON spec."""
+    canonical = json.dumps(spec, sort_keys=True, separators=(",", ":"))
+    return hashlib.sha256(canonical.encode()).hexdigest()[:16]
+
+
+class Store:
+    """Run folders under ``root/runs``; nothing is ever written outside ``root``."""
+
+    def __init__(self, root: str | Path | None = None):
+        self.root = Path(root).expanduser() if root is not None else default_root()
+        if self.root.exists() and not self.root.is_dir():
+            raise StoreError(f"results folder {self.root} is a file; pass a folder path")
+        try:
+            (self.root / "runs").mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise StoreError(f"cannot create results folder {self.root}: {err.strerror}; pass a writable folder") from None
+        if not os.access(self.root, os.W_OK):
+            raise StoreError(f"results folder {self.root} is not writable; pass a writable folder")
+
+    def path(self, key: str) -> Path:
+        if len(key) != 16 or any(c not in "0123456789abcdef" for c in key):
+            raise StoreError(f"invalid run key {key!r}: keys are 16 hex digits")
+        return self.root / "runs" / key
+
+    @contextlib.contextmanager
+    def lock(self):
+        """Hold an exclusive lock on the store so two processes never train the same runs at once."""
+        if fcntl is None:
+            yield
+            return
+        with open(self.root / ".lock", "a") as handle:
+            fcntl.flock(handle, fcntl.LOCK_EX)
+            try:
+                yield
+            finally:
+                fcntl.flock(handle, fcntl.LOCK_UN)
+
+    def has(self, key: str) -> bool:
+        """True if the run finished and its files are intact; a damaged run is removed (and so redone)."""
+        folder = self.path(key)
+        if not (folder / "summary.json").exists():
+            return False
+        problem = self._check(folder)
+        if problem:
+            warnings.warn(f"stored run {folder} is damaged ({problem}); it will be recomputed", stacklevel=2)
+            shutil.rmtree(folder, ignore_errors=True)
+            return False
+        return True
+
+    def save(self, key: str, spec: dict, summary: dict, curve: pd.DataFrame, tensors: dict[str, dict]) -> None:
+        """Write a run's files, then its summary (the 'finished' marker) with their checksums."""
+        folder = self.path(key)
+        files = {"spec.json": json.dumps(spec, indent=1, sort_keys=True).encode(),
+                 "curve.csv": curve.to_csv(index=False).encode()}
+        for name, state in tensors.items():
+            buffer = io.BytesIO()
+            torch.save(state, buffer)
+            files[f"{name}.pt"] = buffer.getvalue()
+        for name, data in files.items():
+            atomic_write_bytes(folder / name, data)
+        checksums = {name: hashlib.sha256(data).hexdigest() for name, data in files.items()}
+        atomic_write_text(folder / "summary.json", json.dumps({"summary": summary, "files": checksums}, indent=1))
+
+    def summary(self, key: str) -> dict:
+        return json.loads((self.path(key) / "summary.json").read_text())["summary"]
+
+    def curve(self, key: str) -> pd.DataFrame:
+        return pd.read_csv(self.path(key) / "curve.csv")
+
+    def tensors(self, key: str, name: str) -> dict[str, torch.Tensor]:
+        """Load a stored state dict; ``weights_only=True`` refuses anything but tensors and containers."""
+        path = self.path(key) / f"{name}.pt"
+        if not path.exists():
+            raise StoreError(f"run {self.path(key)} has no stored {name!r}")
+        return torch.load(path, weights_only=True)
+
+    def _check(self, folder: Path) -> str | None:
+        try:
+            files = json.loads((folder / "summary.json").read_text())["files"]
+        except (ValueError, KeyError, OSError) as err:
+            return f"summary.json unreadable: {err}"
+        for name, expected in files.items():
+            try:
+                actual = hashlib.sha256((folder / name).read_bytes()).hexdigest()
+            except OSError:
+                return f"{name} missing"
+            if actual != expected:
+                return f"{name} does not match its checksum"
+        return None

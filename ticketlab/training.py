@@ -1,0 +1,293 @@
+"""Training under a mask: many runs at once, the paper's protocol, nothing selected on test data.
+
+``train_stacked`` trains K runs of the same architecture together: their parameters are stacked
+along a leading axis and one ``torch.func.vmap`` call evaluates all K networks, so a 2-core CPU
+does a few large matrix products instead of many small ones. Each run keeps its own θ0, mask
+and batch order, so stacking changes speed, not results (``train_one`` is the plain
+one-network loop that tests compare it with).
+
+Protocol (Frankle & Carbin, 2019): Adam, batch 60, a fixed budget of iterations, validation
+(and test) loss and accuracy every ``eval_every`` iterations, early-stop iteration = argmin of
+*validation* loss, test accuracy reported at that iteration. Masks are re-applied after every
+optimizer step, and every call starts from a fresh optimizer.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+import torch
+import torch.nn.functional as F
+from torch import nn
+from torch.func import functional_call, vmap
+from tqdm.auto import tqdm
+
+from .data import Splits
+from .errors import ConfigError
+from .masks import Mask
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """How one training run goes; the paper's LeNet values are iterations=50_000, lr=1.2e-3."""
+
+    iterations: int
+    lr: float
+    batch_size: int = 60
+    eval_every: int = 100
+    test_every: int | None = None  # None: with every validation; test at early stop is always exact
+    weight_decay: float = 0.0
+
+    def __post_init__(self):
+        for field in ("iterations", "batch_size", "eval_every"):
+            value = getattr(self, field)
+            if not isinstance(value, int) or value <= 0:
+                raise ConfigError(f"{field} must be a positive integer, got {value!r}")
+        if self.test_every is not None and (not isinstance(self.test_every, int) or self.test_every % self.eval_every):
+            raise ConfigError(f"test_every must be a multiple of eval_every={self.eval_every}, got {self.test_every!r}")
+        if not self.lr > 0:
+            raise ConfigError(f"learning rate must be positive, got {self.lr!r}")
+        if self.weight_decay < 0:
+            raise ConfigError(f"weight_decay must be >= 0, got {self.weight_decay!r}")
+
+    def eval_points(self) -> list[int]:
+        """Iterations at which validation is measured: 0, every ``eval_every``, and the last."""
+        points = list(range(0, self.iterations, self.eval_every)) + [self.iterations]
+        return points
+
+
+@dataclass
+class RunSpec:
+    """One run to train: its starting weights (θ0 or a rewind point), mask and batch-order seed."""
+
+    init: dict[str, torch.Tensor]
+    mask: Mask
+    data_seed: int
+
+
+@dataclass
+class RunResult:
+    """What a run produced; ``curve`` has one row per evaluation point."""
+
+    curve: pd.DataFrame
+    early_stop_iteration: int
+    test_acc_at_early_stop: float
+    test_loss_at_early_stop: float
+    final_test_acc: float
+    train_acc: float  # accuracy on the training batches of the last evaluation window
+    final: dict[str, torch.Tensor]
+    rewind: dict[str, torch.Tensor] | None = None
+
+    def summary(self) -> dict:
+        return {
+            "early_stop_iteration": self.early_stop_iteration,
+            "test_acc_at_early_stop": self.test_acc_at_early_stop,
+            "test_loss_at_early_stop": self.test_loss_at_early_stop,
+            "final_test_acc": self.final_test_acc,
+            "train_acc": self.train_acc,
+            "val_loss_min": float(self.curve["val_loss"].min()),
+        }
+
+
+def default_device() -> torch.device:
+    """CUDA or Apple MPS when present, else the CPU."""
+    if torch.cuda.is_available():
+        return torch.device("cuda")
+    if getattr(torch.backends, "mps", None) and torch.backends.mps.is_available():
+        return torch.device("mps")
+    return torch.device("cpu")
+
+
+class _Stack:
+    """K runs of one architecture as stacked parameters, evaluated with one vmap'd forward."""
+
+    def __init__(self, model: nn.Module, runs: list[RunSpec], device: torch.device):
+        for run in runs:
+            run.mask.check_matches(run.init)
+        self.model = model.to(device)
+        names = [n for n, _ in model.named_parameters()]
+        self.params = {n: torch.stack([r.init[n] for r in runs]).to(device).requires_grad_() for n in names}
+        self.masks = {n: torch.stack([r.mask[n] for r in runs]).to(device) for n in runs[0].mask}
+        self.enforce_masks()
+        self.forward = vmap(self._forward_one, in_dims=(0, 0))
+        self.forward_shared = vmap(self._forward_one, in_dims=(0, None))
+
+    def _forward_one(self, params, x):
+        return functional_call(self.model, params, (x,))
+
+    def enforce_masks(self) -> None:
+        """Zero every pruned weight: the invariant that must hold after every step."""
+        with torch.no_grad():
+            torch._foreach_mul_([self.params[n] for n in self.masks], list(self.masks.values()))
+
+    def snapshot(self, k: int) -> dict[str, torch.Tensor]:
+        return {n: p[k].detach().cpu().clone() for n, p in self.params.items()}
+
+    @torch.no_grad()
+    def evaluate(self, x: torch.Tensor, y: torch.Tensor, params=None, chunk: int = 2500):
+        """Mean loss and accuracy of each run on (x, y), in large shared-input chunks."""
+        params = params if params is not None else {n: p.detach() for n, p in self.params.items()}
+        k = next(iter(params.values())).shape[0]
+        loss = torch.zeros(k, device=x.device)
+        correct = torch.zeros(k, device=x.device)
+        for start in range(0, len(x), chunk):
+            xb, yb = x[start:start + chunk], y[start:start + chunk]
+            logits = self.forward_shared(params, xb)  # (K, n, C)
+            loss += F.cross_entropy(logits.transpose(1, 2), yb.expand(k, -1), reduction="none").sum(1)
+            correct += (logits.argmax(-1) == yb).sum(1)
+        return (loss / len(x)).cpu(), (correct / len(x)).cpu()
+
+
+class _BatchOrder:
+    """Per-run batch indices: a fresh seeded permutation of the training set every epoch."""
+
+    def __init__(self, n: int, batch_size: int, seeds: list[int], device: torch.device):
+        self.n, self.batch_size, self.device = n, batch_size, device
+        self.generators = [torch.Generator().manual_seed(int(s)) for s in seeds]
+        self.per_epoch = n // batch_size
+        self.position = self.per_epoch  # forces a shuffle on the first call
+
+    def next(self) -> torch.Tensor:
+        if self.position == self.per_epoch:
+            perms = [torch.randperm(self.n, generator=g)[: self.per_epoch * self.batch_size] for g in self.generators]
+            self.epoch = torch.stack(perms).view(len(perms), self.per_epoch, self.batch_size).to(self.device)
+            self.position = 0
+        batch = self.epoch[:, self.position]
+        self.position += 1
+        return batch  # (K, batch_size)
+
+
+def train_stacked(model: nn.Module, runs: list[RunSpec], data: Splits, config: TrainConfig,
+                  rewind_iteration: int | None = None, device=None, progress: bool = True,
+                  desc: str = "training") -> list[RunResult]:
+    """Train every run in ``runs`` (same architecture) together and return one result per run."""
+    if not runs:
+        raise ConfigError("no runs to train: give at least one RunSpec")
+    if rewind_iteration is not None and not 0 <= rewind_iteration <= config.iterations:
+        raise ConfigError(f"rewind iteration {rewind_iteration} is beyond the training length 0..{config.iterations}")
+    device = torch.device(device) if device is not None else default_device()
+    stack = _Stack(model, runs, device)
+    x_train, y_train = data.x_train.to(device), data.y_train.to(device)
+    splits = {"val": (data.x_val.to(device), data.y_val.to(device)),
+              "test": (data.x_test.to(device), data.y_test.to(device))}
+    order = _BatchOrder(len(x_train), config.batch_size, [r.data_seed for r in runs], device)
+    optimizer = _adam(list(stack.params.values()), config, device)
+    tracker = _EarlyStop(stack, len(runs))
+    rewinds = [stack.snapshot(k) for k in range(len(runs))] if rewind_iteration == 0 else None
+    rows, train_correct, train_seen = [], torch.zeros(len(runs)), 0
+    test_every = config.test_every or config.eval_every
+    rows += _evaluate_point(stack, splits, 0, True, tracker)
+    bar = tqdm(range(1, config.iterations + 1), desc=desc, disable=not progress, leave=False, mininterval=0.5)
+    for it in bar:
+        idx = order.next()
+        xb, yb = x_train[idx], y_train[idx]
+        logits = stack.forward(stack.params, xb)
+        loss = F.cross_entropy(logits.flatten(0, 1), yb.flatten()) * len(runs)  # = sum of per-run means
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        stack.enforce_masks()
+        if it == rewind_iteration:
+            rewinds = [stack.snapshot(k) for k in range(len(runs))]
+        if it % config.eval_every == 0 or it == config.iterations:
+            train_correct = (logits.detach().argmax(-1) == yb).float().mean(1).cpu()
+            rows += _evaluate_point(stack, splits, it, it % test_every == 0 or it == config.iterations, tracker)
+            bar.set_postfix(val_acc=f"{rows[-1]['val_acc']:.4f}", refresh=False)
+    return _results(stack, splits, rows, tracker, train_correct, rewinds)
+
+
+def _adam(params, config: TrainConfig, device: torch.device) -> torch.optim.Adam:
+    """A fresh Adam (fused kernel where the device supports it): no state carries across rounds."""
+    fused = device.type in ("cpu", "cuda", "mps")
+    return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay, fused=fused)
+
+
+class _EarlyStop:
+    """Tracks each run's minimum validation loss and keeps the weights at that iteration."""
+
+    def __init__(self, stack: _Stack, k: int):
+        self.stack = stack
+        self.best_loss = torch.full((k,), float("inf"))
+        self.best_iteration = torch.zeros(k, dtype=torch.long)
+        self.best_params = {n: p.detach().clone() for n, p in stack.params.items()}
+
+    def update(self, iteration: int, val_loss: torch.Tensor) -> None:
+        improved = val_loss < self.best_loss
+        if improved.any():
+            self.best_loss = torch.where(improved, val_loss, self.best_loss)
+            self.best_iteration[improved] = iteration
+            sel = improved.to(next(iter(self.best_params.values())).device)
+            with torch.no_grad():
+                for n, p in self.stack.params.items():
+                    self.best_params[n][sel] = p.detach()[sel]
+
+
+def _evaluate_point(stack, splits, iteration, with_test, tracker) -> list[dict]:
+    val_loss, val_acc = stack.evaluate(*splits["val"])
+    tracker.update(iteration, val_loss)
+    test_loss, test_acc = stack.evaluate(*splits["test"]) if with_test else (None, None)
+    nan = float("nan")
+    return [{"run": k, "iteration": iteration, "val_loss": val_loss[k].item(), "val_acc": val_acc[k].item(),
+             "test_loss": test_loss[k].item() if with_test else nan, "test_acc": test_acc[k].item() if with_test else nan}
+            for k in range(len(val_loss))]
+
+
+def _results(stack, splits, rows, tracker, train_acc, rewinds) -> list[RunResult]:
+    es_loss, es_acc = stack.evaluate(*splits["test"], params=tracker.best_params)
+    curves = pd.DataFrame(rows)
+    results = []
+    for k in range(len(es_loss)):
+        curve = curves[curves.run == k].drop(columns="run").reset_index(drop=True)
+        results.append(RunResult(
+            curve=curve,
+            early_stop_iteration=int(tracker.best_iteration[k]),
+            test_acc_at_early_stop=float(es_acc[k]),
+            test_loss_at_early_stop=float(es_loss[k]),
+            final_test_acc=float(curve["test_acc"].iloc[-1]),
+            train_acc=float(train_acc[k]),
+            final=stack.snapshot(k),
+            rewind=rewinds[k] if rewinds else None,
+        ))
+    return results
+
+
+def train_one(model: nn.Module, mask: Mask, data: Splits, config: TrainConfig, data_seed: int,
+              progress: bool = False) -> RunResult:
+    """The textbook loop for a single network (a reference for tests of ``train_stacked``).
+
+    Same protocol and the same batch order as ``train_stacked`` for the same ``data_seed``.
+    """
+    mask.check_matches(model)
+    mask.apply_(model)
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, weight_decay=config.weight_decay)
+    order = _BatchOrder(len(data.x_train), config.batch_size, [data_seed], torch.device("cpu"))
+    rows = [_evaluate_model(model, data, 0)]
+    for it in tqdm(range(1, config.iterations + 1), disable=not progress, leave=False):
+        idx = order.next()[0]
+        loss = F.cross_entropy(model(data.x_train[idx]), data.y_train[idx])
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        mask.apply_(model)
+        if it % config.eval_every == 0 or it == config.iterations:
+            rows.append(_evaluate_model(model, data, it))
+    curve = pd.DataFrame(rows)
+    best = int(curve["val_loss"].idxmin())
+    return RunResult(curve=curve, early_stop_iteration=int(curve["iteration"][best]),
+                     test_acc_at_early_stop=float(curve["test_acc"][best]),
+                     test_loss_at_early_stop=float(curve["test_loss"][best]),
+                     final_test_acc=float(curve["test_acc"].iloc[-1]), train_acc=float("nan"),
+                     final={n: p.detach().clone() for n, p in model.named_parameters()})
+
+
+@torch.no_grad()
+def _evaluate_model(model: nn.Module, data: Splits, iteration: int) -> dict:
+    row = {"iteration": iteration}
+    for split in ("val", "test"):
+        logits = model(getattr(data, f"x_{split}"))
+        y = getattr(data, f"y_{split}")
+        row[f"{split}_loss"] = F.cross_entropy(logits, y).item()
+        row[f"{split}_acc"] = (logits.argmax(1) == y).float().mean().item()
+    return row
+
