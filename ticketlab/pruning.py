@@ -49,6 +49,20 @@ def scores_for(kind: str, final: dict, init: dict | None = None) -> dict[str, to
     return {n: final[n].abs() - init[n].abs() for n in names}
 
 
+def karnin_scores(squared_updates: dict, init: dict, final: dict, lr: float) -> dict[str, torch.Tensor]:
+    """Karnin's (1990) sensitivity S = Σ(Δw)² · w_f / (η (w_f − w_i)), accumulated during training.
+
+    It estimates how much the error would grow if a weight were removed; weights that barely
+    moved get S = 0.
+    """
+    scores = {}
+    for name, total in squared_updates.items():
+        moved = final[name] - init[name]
+        safe = torch.where(moved == 0, torch.ones_like(moved), moved)
+        scores[name] = torch.where(moved == 0, torch.zeros_like(moved), total * final[name] / (lr * safe))
+    return scores
+
+
 def keep_top(scores: torch.Tensor, mask: torch.Tensor, keep: int) -> torch.Tensor:
     """0/1 tensor keeping the ``keep`` highest-scoring weights among those ``mask`` lets survive."""
     flat = torch.where(mask.flatten() > 0, scores.flatten().float(), torch.tensor(float("-inf")))

@@ -78,6 +78,7 @@ class RunResult:
     train_acc: float  # accuracy on the training batches of the last evaluation window
     final: dict[str, torch.Tensor]
     rewind: dict[str, torch.Tensor] | None = None
+    squared_updates: dict[str, torch.Tensor] | None = None  # Σ (Δw)² over steps, for Karnin's sensitivity
 
     def summary(self) -> dict:
         return {
@@ -160,8 +161,12 @@ class _BatchOrder:
 
 def train_stacked(model: nn.Module, runs: list[RunSpec], data: Splits, config: TrainConfig,
                   rewind_iteration: int | None = None, device=None, progress: bool = True,
-                  desc: str = "training") -> list[RunResult]:
-    """Train every run in ``runs`` (same architecture) together and return one result per run."""
+                  desc: str = "training", track_updates: bool = False) -> list[RunResult]:
+    """Train every run in ``runs`` (same architecture) together and return one result per run.
+
+    ``rewind_iteration`` keeps each run's weights at that iteration (for late resetting);
+    ``track_updates`` accumulates Σ(Δw)² per weight (Karnin's sensitivity needs it).
+    """
     if not runs:
         raise ConfigError("no runs to train: give at least one RunSpec")
     if rewind_iteration is not None and not 0 <= rewind_iteration <= config.iterations:
@@ -177,6 +182,7 @@ def train_stacked(model: nn.Module, runs: list[RunSpec], data: Splits, config: T
     rewinds = [stack.snapshot(k) for k in range(len(runs))] if rewind_iteration == 0 else None
     rows, train_correct, train_seen = [], torch.zeros(len(runs)), 0
     test_every = config.test_every or config.eval_every
+    updates = _UpdateTracker(stack) if track_updates else None
     rows += _evaluate_point(stack, splits, 0, True, tracker)
     bar = tqdm(range(1, config.iterations + 1), desc=desc, disable=not progress, leave=False, mininterval=0.5)
     for it in bar:
@@ -186,21 +192,46 @@ def train_stacked(model: nn.Module, runs: list[RunSpec], data: Splits, config: T
         loss = F.cross_entropy(logits.flatten(0, 1), yb.flatten()) * len(runs)  # = sum of per-run means
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
+        if updates:
+            updates.before_step()
         optimizer.step()
         stack.enforce_masks()
+        if updates:
+            updates.after_step()
         if it == rewind_iteration:
             rewinds = [stack.snapshot(k) for k in range(len(runs))]
         if it % config.eval_every == 0 or it == config.iterations:
             train_correct = (logits.detach().argmax(-1) == yb).float().mean(1).cpu()
             rows += _evaluate_point(stack, splits, it, it % test_every == 0 or it == config.iterations, tracker)
             bar.set_postfix(val_acc=f"{rows[-1]['val_acc']:.4f}", refresh=False)
-    return _results(stack, splits, rows, tracker, train_correct, rewinds)
+    results = _results(stack, splits, rows, tracker, train_correct, rewinds)
+    for k, result in enumerate(results):
+        result.squared_updates = updates.run(k) if updates else None
+    return results
 
 
 def _adam(params, config: TrainConfig, device: torch.device) -> torch.optim.Adam:
     """A fresh Adam (fused kernel where the device supports it): no state carries across rounds."""
     fused = device.type in ("cpu", "cuda", "mps")
     return torch.optim.Adam(params, lr=config.lr, weight_decay=config.weight_decay, fused=fused)
+
+
+class _UpdateTracker:
+    """Accumulates the squared change of every prunable weight at every step."""
+
+    def __init__(self, stack: _Stack):
+        self.params = {n: stack.params[n] for n in stack.masks}
+        self.total = {n: torch.zeros_like(p) for n, p in self.params.items()}
+
+    def before_step(self) -> None:
+        self.previous = {n: p.detach().clone() for n, p in self.params.items()}
+
+    def after_step(self) -> None:
+        for n, p in self.params.items():
+            self.total[n].add_((p.detach() - self.previous[n]) ** 2)
+
+    def run(self, k: int) -> dict[str, torch.Tensor]:
+        return {n: t[k].cpu().clone() for n, t in self.total.items()}
 
 
 class _EarlyStop:

@@ -1,0 +1,27 @@
+# Two commands set up everything: `make lab` opens the course, `make test` runs every test.
+# Both create .venv on first use and reinstall whenever pyproject.toml changes.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+NOTEBOOKS := $(wildcard notebooks/*.ipynb)
+
+.PHONY: venv lab test
+
+venv: $(STAMP)
+
+# The stamp is older than pyproject.toml after a dependency change, so the install reruns.
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install -e ".[dev]"
+	touch $(STAMP)
+
+lab: venv
+	$(BIN)/jupyter lab notebooks/
+
+test: venv
+	$(BIN)/pytest
+ifneq ($(NOTEBOOKS),)
+	$(BIN)/pytest --nbval-lax --nbval-current-env notebooks/
+endif

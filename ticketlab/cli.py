@@ -1,0 +1,126 @@
+"""Command line: ``python -m ticketlab run|bench|slides``.
+
+Thin: parse flags, build an ``ExperimentConfig``, call the package, print. Bad input ends
+with one line on stderr and exit status 2, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import os
+import sys
+from pathlib import Path
+
+from .errors import StoreError, TicketlabError
+from .lottery import CONDITIONS, SCALES, ExperimentConfig, run_experiment, scale_from_env
+from .models import MODELS
+from .data import DATASETS
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="python -m ticketlab", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    add_run_arguments(commands.add_parser("run", help="run (or resume) a lottery-ticket experiment",
+                                          description="Run or resume a lottery-ticket experiment; finished runs are loaded from the store."))
+    for name, module in (("bench", "bench"), ("slides", "slides")):
+        try:
+            mod = importlib.import_module(f"ticketlab.{module}")
+        except ImportError:
+            continue
+        mod.add_arguments(commands.add_parser(name, help=mod.HELP, description=mod.HELP))
+    return parser
+
+
+def add_run_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--model", default="lenet", help=f"network: {', '.join(MODELS)} (default lenet)")
+    p.add_argument("--dataset", help=f"data set: {', '.join(DATASETS)} (default: the paper's for the model)")
+    p.add_argument("--scale", default=None, help=f"preset: {', '.join(SCALES)} (default: $TICKETLAB_SCALE or lecture)")
+    p.add_argument("--seeds", type=int, nargs="+", help="trial seeds, e.g. --seeds 0 1 2")
+    p.add_argument("--rounds", type=int, help="pruning rounds after the dense run (LeNet: 15 reaches 3.6%% remaining)")
+    p.add_argument("--conditions", nargs="+", help=f"conditions to run: {', '.join(CONDITIONS)} (ticket is always run)")
+    p.add_argument("--control-rounds", type=int, nargs="+", help="rounds at which the controls run (default: the scale's)")
+    p.add_argument("--prune-rate", type=float, help="fraction of surviving fc weights pruned per round (output layer: half)")
+    p.add_argument("--lr", type=float, help="Adam learning rate (default: the paper's for the model)")
+    p.add_argument("--iterations", type=int, help="training iterations per run")
+    p.add_argument("--batch-size", type=int, help="minibatch size (paper: 60)")
+    p.add_argument("--eval-every", type=int, help="validation every N iterations (paper: 100)")
+    p.add_argument("--test-every", type=int, help="test curve every N iterations (a multiple of --eval-every); "
+                                                  "test accuracy at early stop is always exact")
+    p.add_argument("--rewind-iteration", type=int, help="reset survivors to the weights at this iteration (0: θ0)")
+    p.add_argument("--out", default="results/experiment", help="folder for tables and figures (default results/experiment)")
+    p.add_argument("--store", default=None, help="results store shared with the notebooks (default: results/)")
+    p.add_argument("--device", default=None, help="cpu, cuda or mps (default: the best available)")
+    p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+
+
+def config_from_args(args: argparse.Namespace) -> ExperimentConfig:
+    """Explicit flags override the scale's defaults."""
+    overrides = dict(dataset=args.dataset, seeds=args.seeds, rounds=args.rounds, conditions=args.conditions,
+                     control_rounds=args.control_rounds, prune_rate=args.prune_rate, lr=args.lr,
+                     iterations=args.iterations, batch_size=args.batch_size, eval_every=args.eval_every,
+                     test_every=args.test_every, rewind_iteration=args.rewind_iteration)
+    if args.seeds is not None and not args.seeds:
+        raise TicketlabError("--seeds is empty: give at least one seed, e.g. --seeds 0")
+    return ExperimentConfig.at_scale(args.scale or scale_from_env(), model=args.model, **overrides)
+
+
+def output_folder(path: str) -> Path:
+    """Check ``--out`` before any training, so no work is lost to an unwritable folder."""
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise StoreError(f"--out {out} is a file; give a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise StoreError(f"--out {out} cannot be created ({err.strerror}); give a writable folder") from None
+    if not os.access(out, os.W_OK):
+        raise StoreError(f"--out {out} is not writable; give a writable folder")
+    return out
+
+
+def run(args: argparse.Namespace) -> int:
+    from . import plots
+    from .store import Store
+
+    config = config_from_args(args)
+    out = output_folder(args.out)
+    store = Store(args.store)
+    print(f"ticketlab: {config.model} on {config.dataset}, scale {config.scale}, seeds {list(config.seeds)}, "
+          f"rounds 0..{config.rounds}, conditions {', '.join(config.conditions)}; store {store.root}", flush=True)
+    results = run_experiment(config, store=store, progress=not args.no_progress, device=args.device)
+    results.curves.to_csv(out / "curves.csv", index=False)
+    results.summary.to_csv(out / "summary.csv", index=False)
+    figures = plots.save_experiment_figures(results, out)
+    print(summary_table(results.summary).to_string())
+    print(f"wrote {out / 'curves.csv'}, {out / 'summary.csv'} and {len(figures)} figures to {out}")
+    return 0
+
+
+def summary_table(summary):
+    """Mean over seeds per condition and level: early-stop iteration and test accuracy there."""
+    table = summary.groupby(["condition", "round"]).agg(
+        percent_remaining=("percent_remaining", "first"),
+        early_stop_iteration=("early_stop_iteration", "mean"),
+        test_acc_at_early_stop=("test_acc_at_early_stop", "mean"),
+        seeds=("seed", "count"))
+    return table.round({"percent_remaining": 1, "early_stop_iteration": 0, "test_acc_at_early_stop": 4})
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "run":
+            return run(args)
+        return importlib.import_module(f"ticketlab.{args.command}").main(args)
+    except TicketlabError as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("interrupted: finished runs are stored; run the same command again to resume", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
