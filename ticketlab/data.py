@@ -20,7 +20,7 @@ import torch
 
 from .errors import ConfigError, DataError
 
-DATASETS = ("mnist", "fashion-mnist", "cifar10")
+DATASETS = ("mnist", "fashion-mnist", "cifar10", "moons")
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
 MNIST_FILE = "mnist.npz"
 MNIST_SHA256 = "06af5dfe73b70e3bc1c36439982b18a8d76803db9b544f6fdf838a37fbb01b64"
@@ -44,7 +44,9 @@ _SPECS = {
     "mnist": _Spec("MNIST", (0.1307,), (0.3081,), 10),
     "fashion-mnist": _Spec("Fashion-MNIST", (0.2860,), (0.3530,), 10),
     "cifar10": _Spec("CIFAR-10", (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616), 10),
+    "moons": _Spec("two moons", (0.5, 0.25), (0.87, 0.5), 2),
 }
+TOY_SIZES = {"train": 1_000, "val": 500, "test": 1_000}
 
 
 class _RawArrays(NamedTuple):
@@ -105,8 +107,23 @@ def load(name: str = "mnist", root: str | Path | None = None) -> Splits:
 @lru_cache(maxsize=None)
 def _load_cached(name: str, root: Path) -> Splits:
     """Read, check and split once; later calls cost nothing (errors are not cached)."""
+    if name == "moons":
+        return _toy_moons()
     raw = _read_mnist(root / MNIST_FILE) if name == "mnist" else _read_torchvision(name, root)
     return _build_splits(name, raw)
+
+
+def _toy_moons(noise: float = 0.25, seed: int = 0) -> Splits:
+    """Two interleaved half-moons in 2-D (scikit-learn), standardised: a ticket in seconds."""
+    from sklearn.datasets import make_moons
+
+    spec = _SPECS["moons"]
+    parts = []
+    for offset, size in enumerate(TOY_SIZES.values()):
+        x, y = make_moons(n_samples=size, noise=noise, random_state=seed + offset)
+        x = (torch.as_tensor(x, dtype=torch.float32) - torch.tensor(spec.mean)) / torch.tensor(spec.std)
+        parts += [x, torch.as_tensor(y, dtype=torch.long)]
+    return Splits("moons", *parts)
 
 
 def _read_mnist(path: Path) -> _RawArrays:

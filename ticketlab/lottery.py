@@ -47,7 +47,8 @@ SCALES = {
                   control_rounds=None),
 }
 PAPER_LR = {"lenet": 1.2e-3, "conv2": 2e-4, "conv4": 3e-4, "conv6": 3e-4, "toy-mlp": 1e-2}
-DEFAULT_DATASET = {"lenet": "mnist", "conv2": "cifar10", "conv4": "cifar10", "conv6": "cifar10"}
+DEFAULT_DATASET = {"lenet": "mnist", "conv2": "cifar10", "conv4": "cifar10", "conv6": "cifar10", "toy-mlp": "moons"}
+COMPATIBLE = {"lenet": ("mnist", "fashion-mnist"), "toy-mlp": ("moons",)}  # conv nets take any image set
 
 
 def scale_from_env(default: str = "lecture") -> str:
@@ -100,6 +101,9 @@ class ExperimentConfig:
             raise ConfigError(f"unknown model {self.model!r}; choose one of {', '.join(MODELS)}")
         if self.dataset not in datasets.DATASETS:
             raise ConfigError(f"unknown dataset {self.dataset!r}; choose one of {', '.join(datasets.DATASETS)}")
+        allowed = COMPATIBLE.get(self.model, ("mnist", "fashion-mnist", "cifar10"))
+        if self.dataset not in allowed:
+            raise ConfigError(f"model {self.model!r} cannot train on {self.dataset!r}; use {' or '.join(allowed)}")
         if not self.seeds:
             raise ConfigError("the seed list is empty: give at least one seed, e.g. seeds=(0,)")
         if not isinstance(self.rounds, int) or self.rounds < 0:
