@@ -322,3 +322,12 @@ def _evaluate_model(model: nn.Module, data: Splits, iteration: int) -> dict:
         row[f"{split}_acc"] = (logits.argmax(1) == y).float().mean().item()
     return row
 
+
+
+@torch.no_grad()
+def evaluate(model: nn.Module, weights: dict[str, torch.Tensor], x: torch.Tensor, y: torch.Tensor,
+             mask: Mask | None = None) -> tuple[float, float]:
+    """Mean cross-entropy and accuracy of ``model`` with ``weights`` (times ``mask``) on (x, y)."""
+    params = {n: (w * mask[n] if mask is not None and n in mask else w) for n, w in weights.items()}
+    logits = functional_call(model, params, (x,))
+    return F.cross_entropy(logits, y).item(), (logits.argmax(1) == y).float().mean().item()
