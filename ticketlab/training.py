@@ -26,6 +26,7 @@ from tqdm.auto import tqdm
 from .data import Splits
 from .errors import ConfigError
 from .masks import Mask
+from .models import MLP
 
 
 @dataclass(frozen=True)
@@ -100,8 +101,32 @@ def default_device() -> torch.device:
     return torch.device("cpu")
 
 
+class _StackedLinear(torch.autograd.Function):
+    """K linear layers at once: y_k = x_k W_kᵀ + b_k, with gradients computed in W's own layout.
+
+    Autograd's generic rule for ``bmm(x, W.transpose)`` computes xᵀg and then copies it into
+    W's layout, which costs as much as the product itself; this skips the copy, and skips the
+    input gradient of the first layer, which nobody needs.
+    """
+
+    @staticmethod
+    def forward(ctx, x, weight, bias):
+        ctx.save_for_backward(x, weight)
+        return torch.baddbmm(bias.unsqueeze(1), x, weight.transpose(1, 2))
+
+    @staticmethod
+    def backward(ctx, grad):
+        x, weight = ctx.saved_tensors
+        grad_x = torch.bmm(grad, weight) if ctx.needs_input_grad[0] else None
+        return grad_x, torch.bmm(grad.transpose(1, 2), x), grad.sum(1)
+
+
 class _Stack:
-    """K runs of one architecture as stacked parameters, evaluated with one vmap'd forward."""
+    """K runs of one architecture as stacked parameters, evaluated in one pass.
+
+    MLPs (LeNet, the toy MLP) use batched matrix products directly; other models go through
+    ``torch.func.vmap`` over ``functional_call``.
+    """
 
     def __init__(self, model: nn.Module, runs: list[RunSpec], device: torch.device):
         for run in runs:
@@ -111,11 +136,38 @@ class _Stack:
         self.params = {n: torch.stack([r.init[n] for r in runs]).to(device).requires_grad_() for n in names}
         self.masks = {n: torch.stack([r.mask[n] for r in runs]).to(device) for n in runs[0].mask}
         self.enforce_masks()
-        self.forward = vmap(self._forward_one, in_dims=(0, 0))
-        self.forward_shared = vmap(self._forward_one, in_dims=(0, None))
+        self.layers = [n[: -len(".weight")] for n in names if n.endswith(".weight")] if isinstance(model, MLP) else None
+        self._vmapped = vmap(self._forward_one, in_dims=(0, 0))
+        self._vmapped_shared = vmap(self._forward_one, in_dims=(0, None))
 
     def _forward_one(self, params, x):
         return functional_call(self.model, params, (x,))
+
+    def forward(self, params, x: torch.Tensor) -> torch.Tensor:
+        """Logits (K, B, C) for per-run inputs x of shape (K, B, ...)."""
+        if self.layers is None:
+            return self._vmapped(params, x)
+        return self._mlp_from(params, x.flatten(2), 0)
+
+    def forward_shared(self, params, x: torch.Tensor) -> torch.Tensor:
+        """Logits (K, n, C) of every run on the same inputs x (n, ...); used for evaluation."""
+        if self.layers is None:
+            return self._vmapped_shared(params, x)
+        first = self.layers[0]
+        weight = params[f"{first}.weight"]
+        k, out, inp = weight.shape
+        # one large product for all K first layers: (n, inp) @ (inp, K*out)
+        h = torch.addmm(params[f"{first}.bias"].reshape(1, -1), x.flatten(1), weight.reshape(k * out, inp).t())
+        h = h.view(len(x), k, out).transpose(0, 1)
+        return self._mlp_from(params, torch.relu(h), 1) if len(self.layers) > 1 else h
+
+    def _mlp_from(self, params, h: torch.Tensor, start: int) -> torch.Tensor:
+        for i in range(start, len(self.layers)):
+            layer = self.layers[i]
+            h = _StackedLinear.apply(h, params[f"{layer}.weight"], params[f"{layer}.bias"])
+            if i < len(self.layers) - 1:
+                h = torch.relu(h)
+        return h
 
     def enforce_masks(self) -> None:
         """Zero every pruned weight: the invariant that must hold after every step."""

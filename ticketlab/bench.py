@@ -1,0 +1,169 @@
+"""``python -m ticketlab bench``: this machine's speed, side by side, in one run.
+
+Three measurements of LeNet-300-100 with the paper's Adam and batch 60, interleaved so that
+a noisy machine slows all of them alike:
+
+- the fp32 matmul peak (a large square matrix product), the physical ceiling;
+- the textbook loop a user would write: torchvision ``MNIST`` with ToTensor/Normalize through a
+  ``DataLoader``, masks through ``torch.nn.utils.prune``, Adam, validation and test evaluated
+  in batches every 100 iterations;
+- ticketlab: the runs of one IMP level (several seeds) trained as one stack, validation every
+  100 iterations, test at the early-stop iteration and every ``test_every`` iterations.
+
+It prints milliseconds per run-iteration, the speedup, the fraction of matmul peak reached in
+training, and projected wall times of the lecture scale and the paper's full protocol.
+"""
+
+from __future__ import annotations
+
+import argparse
+import gzip
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from . import data as datasets
+from .lottery import ExperimentConfig
+from .masks import Mask
+from .models import build
+from .pruning import layer_rates, prune_magnitude
+from .training import RunSpec, TrainConfig, train_stacked
+
+HELP = "measure training speed: matmul peak, a textbook loop and ticketlab, side by side"
+LENET_FLOP_PER_ITERATION = 6 * 60 * (784 * 300 + 300 * 100 + 100 * 10)  # forward + backward, batch 60
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--quick", action="store_true", help="short measurement (under a minute)")
+    parser.add_argument("--seeds", type=int, default=4, help="runs stacked by ticketlab (default 4)")
+    parser.add_argument("--repeats", type=int, default=None, help="interleaved repetitions (default 2, quick 1)")
+
+
+def matmul_peak(size: int = 2048, repeats: int = 5) -> float:
+    """Best fp32 GFLOP/s of a square matrix product."""
+    a, b = torch.randn(size, size), torch.randn(size, size)
+    a @ b
+    best = float("inf")
+    for _ in range(repeats):
+        start = time.perf_counter()
+        a @ b
+        best = min(best, time.perf_counter() - start)
+    return 2 * size**3 / best / 1e9
+
+
+def _write_idx(folder: Path) -> None:
+    """Write the shipped MNIST as the IDX files torchvision's ``MNIST`` reads (no download)."""
+    raw = folder / "MNIST" / "raw"
+    raw.mkdir(parents=True, exist_ok=True)
+    with np.load(datasets.DATA_DIR / datasets.MNIST_FILE) as arrays:
+        for split, prefix in (("train", "train"), ("test", "t10k")):
+            images, labels = arrays[f"x_{split}"], arrays[f"y_{split}"]
+            header = np.array([2051, len(images), 28, 28], dtype=">i4").tobytes()
+            (raw / f"{prefix}-images-idx3-ubyte").write_bytes(header + images.tobytes())
+            header = np.array([2049, len(labels)], dtype=">i4").tobytes()
+            (raw / f"{prefix}-labels-idx1-ubyte").write_bytes(header + labels.astype(np.uint8).tobytes())
+
+
+def textbook_loop(iterations: int, eval_every: int = 100) -> tuple[float, float]:
+    """The loop from tutorials: DataLoader over torchvision MNIST, prune hooks, Adam.
+
+    Returns (ms per iteration training only, ms per iteration including evaluation).
+    """
+    import torchvision.transforms as T
+    from torch import nn
+    from torch.nn.utils import prune
+    from torch.utils.data import DataLoader, Subset
+    from torchvision.datasets import MNIST
+
+    with tempfile.TemporaryDirectory() as tmp:
+        _write_idx(Path(tmp))
+        transform = T.Compose([T.ToTensor(), T.Normalize((0.1307,), (0.3081,))])
+        full = MNIST(tmp, train=True, download=False, transform=transform)
+        test = MNIST(tmp, train=False, download=False, transform=transform)
+        train, val = Subset(full, range(55_000)), Subset(full, range(55_000, 60_000))
+        loader = DataLoader(train, batch_size=60, shuffle=True)
+        model = nn.Sequential(nn.Flatten(), nn.Linear(784, 300), nn.ReLU(), nn.Linear(300, 100), nn.ReLU(), nn.Linear(100, 10))
+        for layer, amount in ((model[1], 0.2), (model[3], 0.2), (model[5], 0.1)):
+            prune.l1_unstructured(layer, "weight", amount=amount)
+        optimizer = torch.optim.Adam(model.parameters(), lr=1.2e-3)
+        train_time = eval_time = 0.0
+        batches = iter(loader)
+        for it in range(1, iterations + 1):
+            start = time.perf_counter()
+            try:
+                x, y = next(batches)
+            except StopIteration:
+                batches = iter(loader)
+                x, y = next(batches)
+            loss = F.cross_entropy(model(x), y)
+            optimizer.zero_grad()
+            loss.backward()
+            optimizer.step()
+            train_time += time.perf_counter() - start
+            if it % eval_every == 0:
+                start = time.perf_counter()
+                with torch.no_grad():
+                    for split in (val, test):
+                        for xb, yb in DataLoader(split, batch_size=1000):
+                            (model(xb).argmax(1) == yb).sum()
+                eval_time += time.perf_counter() - start
+    return 1e3 * train_time / iterations, 1e3 * (train_time + eval_time) / iterations
+
+
+def ticketlab_level(iterations: int, seeds: int, eval_every: int = 100, test_every: int = 1000) -> tuple[float, float]:
+    """One IMP level (round 1: 80% of weights) for ``seeds`` runs as one stack.
+
+    Returns (ms per run-iteration training only, ms per run-iteration including evaluation).
+    """
+    mnist = datasets.load("mnist")
+    model = build("lenet")
+    runs = []
+    for seed in range(seeds):
+        init = {n: p.detach().clone() for n, p in build("lenet", seed=seed).named_parameters()}
+        dense = Mask.ones_like(init)
+        runs.append(RunSpec(init, prune_magnitude(init, dense, layer_rates(model)), seed))
+    timed = TrainConfig(iterations=iterations, lr=1.2e-3, eval_every=eval_every, test_every=test_every)
+    untimed_eval = TrainConfig(iterations=iterations, lr=1.2e-3, eval_every=iterations, test_every=iterations)
+    start = time.perf_counter()
+    train_stacked(model, runs, mnist, untimed_eval, progress=False)
+    train_only = time.perf_counter() - start
+    start = time.perf_counter()
+    train_stacked(model, runs, mnist, timed, progress=False)
+    with_eval = time.perf_counter() - start
+    per_run = 1e3 / (iterations * seeds)
+    return train_only * per_run, with_eval * per_run
+
+
+def projected_hours(config: ExperimentConfig, ms_per_run_iteration: float) -> float:
+    """Wall time of every run of ``config`` at the measured speed."""
+    runs = sum(len(config.runs_at(r)) for r in range(config.rounds + 1))
+    return runs * config.iterations * ms_per_run_iteration / 3.6e6
+
+
+def main(args: argparse.Namespace) -> int:
+    repeats = args.repeats or (1 if args.quick else 2)
+    textbook_iterations, stacked_iterations = (200, 300) if args.quick else (1000, 2000)
+    print(f"bench: torch {torch.__version__}, {torch.get_num_threads()} threads, LeNet-300-100, batch 60, "
+          f"{repeats} interleaved repeat(s)", flush=True)
+    peak, textbook, ours = [], [], []
+    for _ in range(repeats):
+        peak.append(matmul_peak())
+        textbook.append(textbook_loop(textbook_iterations))
+        ours.append(ticketlab_level(stacked_iterations, args.seeds))
+    best_peak = max(peak)
+    tb_train, tb_total = min(t[0] for t in textbook), min(t[1] for t in textbook)
+    tl_train, tl_total = min(t[0] for t in ours), min(t[1] for t in ours)
+    fraction = LENET_FLOP_PER_ITERATION / (tl_train / 1e3) / (best_peak * 1e9)
+    lecture = ExperimentConfig.at_scale("lecture")
+    paper = ExperimentConfig.at_scale("paper", conditions=("ticket", "reinit", "random-prune"))
+    print(f"fp32 matmul peak:      {best_peak:7.1f} GFLOP/s  (floor {LENET_FLOP_PER_ITERATION / best_peak / 1e6:.2f} ms/iteration)")
+    print(f"textbook loop:         {tb_train:7.2f} ms/iteration training, {tb_total:.2f} with evaluation")
+    print(f"ticketlab ({args.seeds} stacked): {tl_train:7.2f} ms/run-iteration training, {tl_total:.2f} with evaluation")
+    print(f"projected: lecture scale {projected_hours(lecture, tl_total) * 60:.1f} min, "
+          f"paper protocol (5 seeds x 19 levels x ticket, reinit, random-prune) {projected_hours(paper, tl_total):.1f} h")
+    print(f"bench: speedup {tb_total / tl_total:.1f}x over textbook, {100 * fraction:.0f}% of matmul peak")
+    return 0
