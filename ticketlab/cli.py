@@ -36,7 +36,7 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--model", default="lenet", help=f"network: {', '.join(MODELS)} (default lenet)")
     p.add_argument("--dataset", help=f"data set: {', '.join(DATASETS)} (default: the paper's for the model)")
     p.add_argument("--scale", default=None, help=f"preset: {', '.join(SCALES)} (default: $TICKETLAB_SCALE or lecture)")
-    p.add_argument("--seeds", type=int, nargs="+", help="trial seeds, e.g. --seeds 0 1 2")
+    p.add_argument("--seeds", type=int, nargs="*", help="trial seeds, e.g. --seeds 0 1 2")
     p.add_argument("--rounds", type=int, help="pruning rounds after the dense run (LeNet: 15 reaches 3.6%% remaining)")
     p.add_argument("--conditions", nargs="+", help=f"conditions to run: {', '.join(CONDITIONS)} (ticket is always run)")
     p.add_argument("--control-rounds", type=int, nargs="+", help="rounds at which the controls run (default: the scale's)")
@@ -80,12 +80,12 @@ def output_folder(path: str) -> Path:
 
 
 def run(args: argparse.Namespace) -> int:
-    from . import plots
     from .store import Store
 
     config = config_from_args(args)
     out = output_folder(args.out)
     store = Store(args.store)
+    from . import plots  # after validation: bad input is reported first, but still before any training
     print(f"ticketlab: {config.model} on {config.dataset}, scale {config.scale}, seeds {list(config.seeds)}, "
           f"rounds 0..{config.rounds}, conditions {', '.join(config.conditions)}; store {store.root}", flush=True)
     results = run_experiment(config, store=store, progress=not args.no_progress, device=args.device)

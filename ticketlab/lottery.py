@@ -17,6 +17,7 @@ stored under a hash of its spec, so finished runs are loaded, not retrained.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import os
 from dataclasses import dataclass, field
@@ -87,6 +88,10 @@ class ExperimentConfig:
         base = dict(SCALES[scale], model=model, dataset=DEFAULT_DATASET.get(model, "mnist"),
                     lr=PAPER_LR[model], scale=scale)
         base.update({k: v for k, v in overrides.items() if v is not None})
+        if overrides.get("control_rounds") is None and base.get("control_rounds"):
+            # fewer rounds than the preset: keep its control rounds that still exist, else the last round
+            kept = tuple(r for r in base["control_rounds"] if r <= base["rounds"])
+            base["control_rounds"] = kept or ((base["rounds"],) if base["rounds"] > 0 else ())
         return cls(**base)
 
     def __post_init__(self):
@@ -120,6 +125,7 @@ class ExperimentConfig:
         params = dict(build(self.model).named_parameters())
         sizes = {n: params[n].numel() for n in self.rates()}
         counts_after_rounds(sizes, self.rates(), self.rounds)
+        _check_every_round_prunes(self.model, sizes, self.rates(), self.rounds)
 
     def train_config(self) -> TrainConfig:
         return TrainConfig(iterations=self.iterations, lr=self.lr, batch_size=self.batch_size, eval_every=self.eval_every,
@@ -127,7 +133,7 @@ class ExperimentConfig:
 
     def rates(self) -> dict[str, float]:
         conv_rate = self.conv_rate if self.conv_rate is not None else DEFAULT_CONV_RATE.get(self.model, 0.1)
-        return layer_rates(build(self.model), self.prune_rate, conv_rate)
+        return dict(_layer_rates(self.model, self.prune_rate, conv_rate))
 
     def runs_at(self, round_: int) -> list[tuple[str, int]]:
         """(condition, seed) pairs trained in ``round_``: the ticket always, controls at their rounds."""
@@ -146,6 +152,40 @@ class ExperimentConfig:
 
     def replace(self, **changes) -> "ExperimentConfig":
         return dataclasses.replace(self, **changes)
+
+
+def _check_every_round_prunes(model: str, sizes: dict[str, int], rates: dict[str, float], rounds: int) -> None:
+    """Reject rounds past the point where rounding removes no weight: they would retrain the same ticket.
+
+    At the paper's rates no layer ever empties (a layer of 2 weights loses round(0.4) = 0), so
+    ``counts_after_rounds`` alone accepts any number of rounds.
+    """
+    counts = sizes
+    for round_ in range(1, rounds + 1):
+        pruned = counts_after_rounds(counts, rates, 1)
+        if pruned == counts:
+            raise ConfigError(f"{rounds} rounds is more than {model} has weights for: round {round_} would prune nothing "
+                              f"({sum(counts.values())} weights left); use at most {round_ - 1} rounds or a higher rate")
+        counts = pruned
+
+
+def check_device(device) -> None:
+    """Fail before loading any data on a device name torch does not know or this machine lacks."""
+    if device is None:
+        return
+    try:
+        kind = torch.device(device).type
+    except (RuntimeError, TypeError):
+        raise ConfigError(f"unknown device {device!r}; choose cpu, cuda or mps") from None
+    available = {"cpu": True, "cuda": torch.cuda.is_available(), "mps": torch.backends.mps.is_available()}
+    if not available.get(kind, False):
+        raise ConfigError(f"device {device!r} is not available on this machine; use cpu or leave the device out")
+
+
+@functools.lru_cache(maxsize=None)
+def _layer_rates(model: str, prune_rate: float, conv_rate: float) -> tuple:
+    """Per-layer rates, cached: run specs ask for them for every run, and building a model costs."""
+    return tuple(layer_rates(build(model), prune_rate, conv_rate).items())
 
 
 def _with_ticket(conditions) -> tuple[str, ...]:
@@ -193,6 +233,7 @@ class Results:
 def run_experiment(config: ExperimentConfig, store: Store | None = None, progress: bool = True,
                    device=None) -> Results:
     """Run (or load) every run of ``config``, round by round, and return its tables."""
+    check_device(device)
     store = store if store is not None else Store()
     rounds = tqdm(range(config.rounds + 1), desc=f"{config.model} IMP rounds", disable=not progress)
     for round_ in rounds:

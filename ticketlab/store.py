@@ -14,6 +14,7 @@ import hashlib
 import io
 import json
 import os
+import pickle
 import shutil
 import warnings
 from pathlib import Path
@@ -114,12 +115,17 @@ class Store:
         path = self.path(key) / f"{name}.pt"
         if not path.exists():
             raise StoreError(f"run {self.path(key)} has no stored {name!r}")
-        return torch.load(path, weights_only=True)
+        try:
+            return torch.load(path, weights_only=True)
+        except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError) as err:
+            reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
+            raise StoreError(f"stored file {path} is damaged or holds more than tensors ({reason}); "
+                             f"delete {path.parent} and run again to recompute it") from None
 
     def _check(self, folder: Path) -> str | None:
         try:
             files = json.loads((folder / "summary.json").read_text())["files"]
-        except (ValueError, KeyError, OSError) as err:
+        except (ValueError, KeyError, TypeError, OSError) as err:
             return f"summary.json unreadable: {err}"
         for name, expected in files.items():
             try:

@@ -196,6 +196,8 @@ class _BatchOrder:
     """Per-run batch indices: a fresh seeded permutation of the training set every epoch."""
 
     def __init__(self, n: int, batch_size: int, seeds: list[int], device: torch.device):
+        if batch_size > n:
+            raise ConfigError(f"batch size {batch_size} is larger than the {n:,} training examples; use at most {n}")
         self.n, self.batch_size, self.device = n, batch_size, device
         self.generators = [torch.Generator().manual_seed(int(s)) for s in seeds]
         self.per_epoch = n // batch_size

@@ -1,0 +1,336 @@
+"""Tests of ticketlab.lottery: resetting restores θ0 exactly, every control differs from the ticket
+in exactly the one way it should, controls run later without retraining the ticket, and a
+resumed experiment gives the same tables as an uninterrupted one.
+
+Two small experiments (LeNet, 40 iterations, rounds 0-2, seeds 0 and 1, every condition at
+round 2) are trained once per module into temporary stores: one straight through, one in
+three steps. Evaluations use 1K validation and 2K test images to keep the file fast.
+"""
+
+import pytest
+import torch
+
+from ticketlab import data, lottery, models
+from ticketlab.data import Splits
+from ticketlab.errors import ConfigError
+from ticketlab.lottery import CONDITIONS, CONTROLS, ExperimentConfig, run_experiment
+from ticketlab.pruning import counts_after_rounds, prune_magnitude, prune_one_shot
+from ticketlab.store import Store, run_key
+
+CPU = "cpu"  # exact-equality checks need one deterministic device, whatever the machine has
+SEEDS = (0, 1)
+CONFIG = ExperimentConfig.at_scale("smoke", iterations=40, eval_every=20, rounds=2, seeds=SEEDS,
+                                   conditions=CONDITIONS, control_rounds=(2,))
+TICKET_ONLY = CONFIG.replace(conditions=("ticket",), control_rounds=None)
+LENET_SIZES = {"fc1.weight": 784 * 300, "fc2.weight": 300 * 100, "fc3.weight": 100 * 10}
+
+
+class Recorder:
+    """Wraps the engine's training and run-spec construction to see what an experiment trains."""
+
+    def __init__(self, monkeypatch):
+        self.stacks: list[int] = []
+        self.specs: dict[tuple[str, int, int], object] = {}
+        train, build_spec = lottery.train_stacked, lottery._run_spec_for
+
+        def record_training(model, runs, *args, **kwargs):
+            self.stacks.append(len(runs))
+            return train(model, runs, *args, **kwargs)
+
+        def record_spec(config, store, condition, seed, round_):
+            spec = build_spec(config, store, condition, seed, round_)
+            self.specs[condition, seed, round_] = spec
+            return spec
+
+        monkeypatch.setattr(lottery, "train_stacked", record_training)
+        monkeypatch.setattr(lottery, "_run_spec_for", record_spec)
+
+
+@pytest.fixture(scope="module")
+def monkeymodule():
+    """A monkeypatch that lasts for the whole module, for the module-scoped experiments."""
+    with pytest.MonkeyPatch.context() as patch:
+        yield patch
+
+
+@pytest.fixture(scope="module", autouse=True)
+def small_evaluation_sets(monkeymodule):
+    """Every experiment in this module loads MNIST with smaller validation and test sets."""
+    full = data.load("mnist")
+    small = Splits("mnist", full.x_train, full.y_train, full.x_val[:1000], full.y_val[:1000],
+                   full.x_test[:2000], full.y_test[:2000])
+    real_load = data.load
+
+    def load(name="mnist", root=None):
+        return small if name == "mnist" else real_load(name, root)
+
+    monkeymodule.setattr(data, "load", load)
+
+
+@pytest.fixture(scope="module")
+def straight(tmp_path_factory):
+    """The whole experiment in one call, with every built run spec recorded."""
+    with pytest.MonkeyPatch.context() as patch:
+        recorder = Recorder(patch)
+        results = run_experiment(CONFIG, Store(tmp_path_factory.mktemp("straight")), device=CPU, progress=False)
+    return results, recorder
+
+
+@pytest.fixture(scope="module")
+def in_steps(tmp_path_factory):
+    """The same experiment interrupted twice: tickets to round 1, tickets to round 2, then controls."""
+    store = Store(tmp_path_factory.mktemp("in_steps"))
+    run_experiment(TICKET_ONLY.replace(rounds=1), store, device=CPU, progress=False)
+    with pytest.MonkeyPatch.context() as patch:
+        resumed = Recorder(patch)
+        run_experiment(TICKET_ONLY, store, device=CPU, progress=False)
+    stamps = {path: path.stat().st_mtime_ns for path in store.root.glob("runs/*/*")}
+    with pytest.MonkeyPatch.context() as patch:
+        controls = Recorder(patch)
+        results = run_experiment(CONFIG, store, device=CPU, progress=False)
+    return results, resumed, controls, stamps
+
+
+def spec_of(straight, condition, seed, round_):
+    return straight[1].specs[condition, seed, round_]
+
+
+def counts(mask) -> dict[str, int]:
+    return {n: int(m.sum()) for n, m in mask.items()}
+
+
+def theta0(seed: int, model: str = "lenet") -> dict[str, torch.Tensor]:
+    """θ0 straight from the model builder, independent of the engine's own helper."""
+    return {n: p.detach().clone() for n, p in models.build(model, seed=seed).named_parameters()}
+
+
+def correlation(a: torch.Tensor, b: torch.Tensor) -> float:
+    return torch.corrcoef(torch.stack([a.flatten(), b.flatten()]))[0, 1].item()
+
+
+def assert_equal_tensors(actual: dict, expected: dict, names=None):
+    for name in names or expected:
+        assert torch.equal(actual[name], expected[name]), name
+
+
+# --- the ticket -------------------------------------------------------------------------------
+
+
+def test_round_zero_trains_the_dense_network_from_theta0(straight):
+    results, _ = straight
+    for seed in SEEDS:
+        spec = spec_of(straight, "ticket", seed, 0)
+        assert_equal_tensors(spec.init, theta0(seed))
+        assert_equal_tensors(results.initial_weights(seed), theta0(seed))
+        assert spec.mask.density == 1.0 and spec.data_seed == seed
+    dense = results.summary[results.summary["round"] == 0]
+    assert dense["percent_remaining"].tolist() == [100.0, 100.0]
+
+
+@pytest.mark.parametrize("round_", [1, 2])
+def test_each_round_prunes_the_trained_ticket_and_resets_to_theta0(straight, round_):
+    results, _ = straight
+    rates = CONFIG.rates()
+    for seed in SEEDS:
+        spec = spec_of(straight, "ticket", seed, round_)
+        dense_init = theta0(seed)
+        assert_equal_tensors(spec.init, dense_init)  # every survivor (and bias) back to θ0, bit for bit
+        previous = results.mask(seed, round_ - 1)
+        expected = prune_magnitude(results.final_weights(seed, round_ - 1), previous, rates)
+        assert_equal_tensors(spec.mask, expected)
+        assert_equal_tensors(results.mask(seed, round_), expected)
+        assert counts(expected) == counts_after_rounds(LENET_SIZES, rates, round_)
+
+
+def test_stored_tickets_have_exactly_their_pruned_weights_at_zero(straight):
+    results, _ = straight
+    for seed in SEEDS:
+        for round_ in range(CONFIG.rounds + 1):
+            mask, final = results.mask(seed, round_), results.final_weights(seed, round_)
+            for name, m in mask.items():
+                assert torch.count_nonzero(final[name]) == int(m.sum()), (seed, round_, name)
+
+
+def test_summary_reports_the_ladder(straight):
+    results, _ = straight
+    tickets = results.summary[results.summary["condition"] == "ticket"].sort_values(["seed", "round"])
+    ladder = [100.0 * sum(counts_after_rounds(LENET_SIZES, CONFIG.rates(), r).values()) / 266_200 for r in range(3)]
+    assert tickets["percent_remaining"].tolist() == pytest.approx(ladder * 2)
+
+
+# --- the controls -----------------------------------------------------------------------------
+
+
+def test_reinit_keeps_the_mask_and_draws_new_values(straight):
+    for seed in SEEDS:
+        ticket, reinit = spec_of(straight, "ticket", seed, 2), spec_of(straight, "reinit", seed, 2)
+        dense_init = theta0(seed)
+        assert_equal_tensors(reinit.mask, ticket.mask)
+        for name in ticket.mask:
+            assert abs(correlation(reinit.init[name], dense_init[name])) < 0.1, f"{name}: values not redrawn"
+            assert reinit.init[name].std().item() == pytest.approx(dense_init[name].std().item(), rel=0.1), name
+    assert not torch.equal(spec_of(straight, "reinit", 0, 2).init["fc1.weight"],
+                           spec_of(straight, "reinit", 1, 2).init["fc1.weight"])
+
+
+def test_random_prune_keeps_per_layer_counts_and_moves_the_mask(straight):
+    for seed in SEEDS:
+        ticket, random = spec_of(straight, "ticket", seed, 2), spec_of(straight, "random-prune", seed, 2)
+        assert counts(random.mask) == counts(ticket.mask)
+        for name, m in ticket.mask.items():
+            overlap = (random.mask[name] * m).sum() / m.sum()
+            assert overlap < 0.9, f"{name}: the random mask is mostly the ticket's"
+        assert_equal_tensors(random.init, theta0(seed))
+
+
+def test_sign_reinit_keeps_theta0_signs_with_new_magnitudes(straight):
+    for seed in SEEDS:
+        ticket, signed = spec_of(straight, "ticket", seed, 2), spec_of(straight, "sign-reinit", seed, 2)
+        dense_init = theta0(seed)
+        assert_equal_tensors(signed.mask, ticket.mask)
+        for name in ticket.mask:
+            assert torch.equal(torch.sign(signed.init[name]), torch.sign(dense_init[name])), name
+            assert abs(correlation(signed.init[name].abs(), dense_init[name].abs())) < 0.1, f"{name}: magnitudes kept"
+
+
+def test_one_shot_prunes_the_dense_network_to_the_iterative_counts(straight):
+    results, _ = straight
+    for seed in SEEDS:
+        ticket, one_shot = spec_of(straight, "ticket", seed, 2), spec_of(straight, "one-shot", seed, 2)
+        assert counts(one_shot.mask) == counts(ticket.mask)
+        assert_equal_tensors(one_shot.mask, prune_one_shot(results.final_weights(seed, 0), CONFIG.rates(), 2))
+        assert any(not torch.equal(one_shot.mask[n], ticket.mask[n]) for n in ticket.mask)
+        assert_equal_tensors(one_shot.init, theta0(seed))
+
+
+def test_controls_run_only_at_control_rounds_and_every_round_is_one_stack(straight):
+    results, recorder = straight
+    assert recorder.stacks == [2, 2, 2 * len(CONDITIONS)]
+    assert {c for c, _, r in recorder.specs if r < 2} == {"ticket"}
+    assert len(results.summary) == 2 * 3 + 2 * len(CONTROLS)
+    controls = results.summary[results.summary["condition"] != "ticket"]
+    assert set(controls["round"]) == {2}
+
+
+def test_tables_are_tidy(straight):
+    results, _ = straight
+    assert list(results.curves.columns[:6]) == ["model", "dataset", "condition", "seed", "round", "percent_remaining"]
+    assert {"iteration", "val_loss", "val_acc", "test_loss", "test_acc"} <= set(results.curves.columns)
+    assert len(results.curves) == len(results.summary) * len(CONFIG.train_config().eval_points())
+    reported = {"early_stop_iteration", "test_acc_at_early_stop", "final_test_acc", "train_acc"}
+    assert reported <= set(results.summary.columns)
+
+
+# --- resuming and reproducibility -------------------------------------------------------------
+
+
+def test_controls_run_later_without_retraining_the_ticket(in_steps):
+    results, resumed, controls, stamps = in_steps
+    assert len(stamps) == 2 * 3 * 5  # seeds x ticket rounds x files (spec, curve, mask, final, summary)
+    assert resumed.stacks == [2]  # only round 2's tickets: rounds 0 and 1 were loaded
+    assert controls.stacks == [2 * len(CONTROLS)]
+    assert {condition for condition, _, _ in controls.specs} == set(CONTROLS)
+    changed = [path for path, stamp in stamps.items() if path.stat().st_mtime_ns != stamp]
+    assert not changed, f"stored ticket files were rewritten: {changed[:3]}"
+
+
+def test_resumed_experiment_equals_uninterrupted(straight, in_steps):
+    keys = ["condition", "seed", "round"]
+    straight_summary = straight[0].summary.sort_values(keys).reset_index(drop=True)
+    steps_summary = in_steps[0].summary.sort_values(keys).reset_index(drop=True)
+    assert list(straight_summary.columns) == list(steps_summary.columns)
+    assert straight_summary[keys].equals(steps_summary[keys])
+    numbers = straight_summary.select_dtypes("number").columns
+    assert straight_summary[numbers].values == pytest.approx(steps_summary[numbers].values, abs=1e-6)
+    curve_keys = keys + ["iteration"]
+    a = straight[0].curves.sort_values(curve_keys).reset_index(drop=True)
+    b = in_steps[0].curves.sort_values(curve_keys).reset_index(drop=True)
+    assert a.select_dtypes("number").values == pytest.approx(b.select_dtypes("number").values, abs=1e-6)
+
+
+def test_seeds_give_different_networks(straight):
+    summary = straight[0].summary
+    dense = summary[summary["round"] == 0].set_index("seed")
+    assert dense.loc[0, "val_loss_min"] != dense.loc[1, "val_loss_min"]
+
+
+def test_a_finished_experiment_loads_without_training(straight, monkeypatch):
+    results, _ = straight
+    recorder = Recorder(monkeypatch)
+    again = run_experiment(CONFIG, results.store, device=CPU, progress=False)
+    assert recorder.stacks == []
+    assert again.summary.equals(results.summary)
+
+
+def test_rewinding_starts_later_rounds_from_theta_k(tmp_path, monkeypatch):
+    """Late resetting: round 1 starts from the dense run's weights at iteration k, not from θ0."""
+    config = ExperimentConfig.at_scale("smoke", model="toy-mlp", iterations=40, eval_every=20, rounds=1,
+                                       control_rounds=(1,), conditions=("ticket", "random-prune"), rewind_iteration=10)
+    recorder = Recorder(monkeypatch)
+    store = Store(tmp_path)
+    run_experiment(config, store, device=CPU, progress=False)
+    rewind = store.tensors(run_key(config.run_spec("ticket", 0, 0)), "rewind")
+    assert not torch.equal(rewind["fc1.weight"], theta0(0, "toy-mlp")["fc1.weight"])
+    for condition in ("ticket", "random-prune"):
+        assert_equal_tensors(recorder.specs[condition, 0, 1].init, rewind)
+
+
+# --- configuration ----------------------------------------------------------------------------
+
+
+def test_scales_are_presets_that_overrides_change(monkeypatch):
+    lecture = ExperimentConfig.at_scale("lecture")
+    assert (lecture.iterations, lecture.lr, lecture.batch_size, lecture.eval_every) == (3000, 1.2e-3, 60, 100)
+    assert ExperimentConfig.at_scale("paper").iterations == 50_000
+    assert ExperimentConfig.at_scale("smoke", iterations=None).iterations == lottery.SCALES["smoke"]["iterations"]
+    assert ExperimentConfig.at_scale("smoke", model="toy-mlp").lr == lottery.PAPER_LR["toy-mlp"]
+    assert ExperimentConfig.at_scale("smoke", model="conv2").dataset == "cifar10"
+    monkeypatch.setenv("TICKETLAB_SCALE", "smoke")
+    assert lottery.scale_from_env() == "smoke"
+
+
+def test_fewer_rounds_than_the_preset_keep_the_control_rounds_that_exist():
+    """`--scale lecture --rounds 7` must not fail on the preset's control rounds 10, 12 and 15."""
+    assert ExperimentConfig.at_scale("lecture", rounds=7).control_rounds == (3, 5, 7)
+    assert ExperimentConfig.at_scale("smoke", rounds=1).control_rounds == (1,)
+    assert ExperimentConfig.at_scale("lecture", rounds=7, control_rounds=(2,)).control_rounds == (2,)
+    assert ExperimentConfig.at_scale("paper").control_rounds is None
+    with pytest.raises(ConfigError, match="control round 9"):
+        ExperimentConfig.at_scale("lecture", rounds=7, control_rounds=(9,))
+
+
+def test_ticket_is_always_a_condition():
+    assert ExperimentConfig(conditions=("reinit",)).conditions == ("ticket", "reinit")
+
+
+def test_derived_seeds_are_deterministic_and_distinct():
+    assert lottery.derived_seed(0, "reinit", 2) == lottery.derived_seed(0, "reinit", 2)
+    assert len({lottery.derived_seed(0, "reinit", 2), lottery.derived_seed(1, "reinit", 2),
+                lottery.derived_seed(0, "reinit", 3), lottery.derived_seed(0, "random-prune", 2)}) == 4
+
+
+@pytest.mark.parametrize("overrides, message", [
+    (dict(model="resnet"), "unknown model"),
+    (dict(dataset="imagenet"), "unknown dataset"),
+    (dict(dataset="cifar10"), "cannot train"),
+    (dict(conditions=("ticket", "shuffle")), "unknown condition"),
+    (dict(seeds=()), "seed list is empty"),
+    (dict(rewind_iteration=5000), "rewind iteration"),
+    (dict(control_rounds=(0,)), "control round 0"),
+    (dict(control_rounds=(3, 17)), "control round 17"),
+    (dict(rounds=-1), "rounds"),
+    (dict(rounds=100), "100 rounds"),
+    (dict(prune_rate=1.0), "outside"),
+    (dict(iterations=0), "iterations"),
+    (dict(lr=-1.0), "learning rate"),
+])
+def test_bad_configurations_are_config_errors(overrides, message):
+    with pytest.raises(ConfigError, match=message):
+        ExperimentConfig(**(dict(iterations=3000, rounds=16) | overrides))
+
+
+def test_unknown_scale_or_model_in_at_scale():
+    with pytest.raises(ConfigError, match="unknown scale"):
+        ExperimentConfig.at_scale("huge")
+    with pytest.raises(ConfigError, match="unknown model"):
+        ExperimentConfig.at_scale("smoke", model="vgg19")

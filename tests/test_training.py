@@ -1,0 +1,268 @@
+"""Tests of ticketlab.training: pruned weights stay exactly zero (with Adam and with weight decay),
+negative survivors train, stacking K runs changes nothing, every call starts a fresh optimizer,
+early stopping follows validation (never test) loss, and rewinding captures θk.
+
+A few short LeNet runs on MNIST (60 iterations) are trained once per module and shared by the tests."""
+
+import pytest
+import torch
+
+from ticketlab import data, models, pruning
+from ticketlab.data import Splits
+from ticketlab.errors import ConfigError
+from ticketlab.masks import Mask
+from ticketlab.training import RunSpec, TrainConfig, train_one, train_stacked
+
+CPU = "cpu"  # exact-equality checks need one deterministic device, whatever the machine has
+CONFIG = TrainConfig(iterations=60, lr=1.2e-3, eval_every=20)
+REWIND_AT = 20
+CURVE_COLUMNS = ["iteration", "val_loss", "val_acc", "test_loss", "test_acc"]
+
+
+@pytest.fixture(scope="module")
+def mnist():
+    """All 55K training images; 1K validation and 2K test images keep each evaluation cheap."""
+    full = data.load("mnist")
+    return Splits("mnist", full.x_train, full.y_train, full.x_val[:1000], full.y_val[:1000],
+                  full.x_test[:2000], full.y_test[:2000])
+
+
+def theta0(seed: int, name: str = "lenet") -> dict[str, torch.Tensor]:
+    return {n: p.detach().clone() for n, p in models.build(name, seed=seed).named_parameters()}
+
+
+def random_mask(params: dict, density: float, seed: int) -> Mask:
+    """Exactly round(density x n) random survivors per layer (ranked by random scores)."""
+    g = torch.Generator().manual_seed(seed)
+    scores = {n: torch.rand(p.shape, generator=g) for n, p in params.items()}
+    return pruning.prune_to_density(params, density, scores=scores)
+
+
+@pytest.fixture(scope="module")
+def run_a():
+    """LeNet at 80% sparsity: θ0 of seed 0, a random mask keeping 20% of every layer."""
+    init = theta0(0)
+    return RunSpec(init, random_mask(init, 0.2, seed=10), data_seed=0)
+
+
+@pytest.fixture(scope="module")
+def run_b():
+    init = theta0(1)
+    return RunSpec(init, random_mask(init, 0.5, seed=11), data_seed=7)
+
+
+@pytest.fixture(scope="module")
+def result_a(mnist, run_a):
+    return train_stacked(models.build("lenet"), [run_a], mnist, CONFIG, rewind_iteration=REWIND_AT,
+                         device=CPU, progress=False, track_updates=True)[0]
+
+
+@pytest.fixture(scope="module")
+def stacked_results(mnist, run_a, run_b):
+    """[A, B, A with another batch order] trained together as one stack."""
+    a_reshuffled = RunSpec(run_a.init, run_a.mask, data_seed=1)
+    return train_stacked(models.build("lenet"), [run_a, run_b, a_reshuffled], mnist, CONFIG, device=CPU, progress=False)
+
+
+def assert_same_run(result, reference, atol):
+    assert result.curve[CURVE_COLUMNS].values == pytest.approx(reference.curve[CURVE_COLUMNS].values, abs=atol)
+    assert result.early_stop_iteration == reference.early_stop_iteration
+    assert result.test_acc_at_early_stop == pytest.approx(reference.test_acc_at_early_stop, abs=atol)
+    for name, weight in reference.final.items():
+        gap = (result.final[name] - weight).abs().max().item()
+        assert gap <= atol, f"{name} differs by {gap:.2e}"
+
+
+def assert_exactly_pruned_are_zero(weights: dict, mask: Mask):
+    for name, m in mask.items():
+        assert torch.count_nonzero(weights[name]) == int(m.sum()), name
+        assert torch.count_nonzero(weights[name] * (1 - m)) == 0, name
+
+
+# --- the mask holds ---------------------------------------------------------------------------
+
+
+def test_pruned_weights_stay_exactly_zero_with_adam(result_a, run_a):
+    assert run_a.mask.percent_remaining == pytest.approx(20.0, abs=0.01)
+    assert_exactly_pruned_are_zero(result_a.final, run_a.mask)
+
+
+def test_pruned_weights_stay_exactly_zero_with_weight_decay(mnist, run_a):
+    """Adam's moments and L2 decay regrow pruned weights unless the mask is re-applied each step."""
+    config = TrainConfig(iterations=CONFIG.iterations, lr=CONFIG.lr, eval_every=CONFIG.eval_every, weight_decay=1e-2)
+    result = train_stacked(models.build("lenet"), [run_a], mnist, config, device=CPU, progress=False)[0]
+    assert_exactly_pruned_are_zero(result.final, run_a.mask)
+
+
+def test_rewind_and_early_stop_weights_respect_the_mask(result_a, run_a):
+    assert_exactly_pruned_are_zero(result_a.rewind, run_a.mask)
+
+
+def test_negative_survivors_train(result_a, run_a):
+    """The `w < eps` bug froze every negative weight. Here negative survivors move as often as
+    positive ones (only weights fed by a unit that never fired in 60 steps stay put)."""
+    for name, m in run_a.mask.items():
+        moved = result_a.final[name] != run_a.init[name]
+        negative, positive = (m > 0) & (run_a.init[name] < 0), (m > 0) & (run_a.init[name] > 0)
+        share_negative, share_positive = (moved[group].float().mean().item() for group in (negative, positive))
+        assert share_negative > 0.8, name
+        assert share_negative == pytest.approx(share_positive, abs=0.03), name
+
+
+def test_biases_train(result_a, run_a):
+    assert not torch.equal(result_a.final["fc1.bias"], run_a.init["fc1.bias"])
+
+
+def test_squared_updates_are_zero_exactly_on_pruned_weights(result_a, run_a):
+    for name, m in run_a.mask.items():
+        updates = result_a.squared_updates[name]
+        assert torch.count_nonzero(updates * (1 - m)) == 0, name
+        survivors = m > 0
+        moved = result_a.final[name][survivors] != run_a.init[name][survivors]
+        assert torch.equal(updates[survivors] > 0, moved), f"{name}: recorded updates disagree with movement"
+
+
+# --- stacking, fresh optimizer, seeds --------------------------------------------------------
+
+
+def test_stack_of_one_equals_the_textbook_loop(mnist, run_a, result_a):
+    model = models.build("lenet")
+    model.load_state_dict(run_a.init)
+    reference = train_one(model, run_a.mask, mnist, CONFIG, data_seed=run_a.data_seed)
+    assert_same_run(result_a, reference, atol=1e-5)
+
+
+def test_stacking_does_not_change_results(stacked_results, result_a):
+    assert_same_run(stacked_results[0], result_a, atol=1e-6)
+
+
+def test_runs_in_a_stack_are_independent(stacked_results, run_b):
+    a, b, a_reshuffled = stacked_results
+    assert_exactly_pruned_are_zero(b.final, run_b.mask)
+    assert not torch.allclose(a.final["fc1.weight"], a_reshuffled.final["fc1.weight"]), "data_seed was ignored"
+    assert a.curve["val_loss"].iloc[-1] != a_reshuffled.curve["val_loss"].iloc[-1]
+
+
+def test_every_call_starts_fresh_and_same_seed_gives_same_numbers(mnist, run_a, result_a):
+    """A second call from the same start must repeat the first exactly: no optimizer state survives."""
+    again = train_stacked(models.build("lenet"), [run_a], mnist, CONFIG, rewind_iteration=REWIND_AT,
+                          device=CPU, progress=False)[0]
+    assert_same_run(again, result_a, atol=0.0)
+    assert again.curve.equals(result_a.curve)
+
+
+def test_training_does_not_modify_its_inputs(run_a):
+    assert torch.equal(run_a.init["fc1.weight"], theta0(0)["fc1.weight"])
+
+
+# --- the curve and early stopping ------------------------------------------------------------
+
+
+def test_curve_has_every_evaluation_point(result_a):
+    assert list(result_a.curve.columns) == CURVE_COLUMNS
+    assert result_a.curve["iteration"].tolist() == CONFIG.eval_points() == [0, 20, 40, 60]
+    assert result_a.curve["val_acc"].iloc[-1] > 0.8  # it learned something
+    assert result_a.final_test_acc == result_a.curve["test_acc"].iloc[-1]
+    assert 0.0 <= result_a.train_acc <= 1.0
+
+
+def test_early_stop_is_the_argmin_of_validation_loss(result_a):
+    curve = result_a.curve
+    best = curve["val_loss"].idxmin()
+    assert result_a.early_stop_iteration == curve["iteration"][best]
+    assert result_a.test_acc_at_early_stop == pytest.approx(curve["test_acc"][best], abs=1e-6)
+    assert result_a.test_loss_at_early_stop == pytest.approx(curve["test_loss"][best], abs=1e-5)
+
+
+@pytest.fixture(scope="module")
+def adversarial_moons():
+    """Moons whose test set is the validation set with every label flipped: a test-selected
+    early stop would pick the worst validation point, so the two argmins differ."""
+    moons = data.load("moons")
+    return Splits("moons", moons.x_train, moons.y_train, moons.x_val, moons.y_val, moons.x_val, 1 - moons.y_val)
+
+
+def train_moons(splits, test_every=None):
+    config = TrainConfig(iterations=200, lr=1e-2, eval_every=10, test_every=test_every)
+    init = theta0(0, "toy-mlp")
+    run = RunSpec(init, Mask.ones_like(init), data_seed=0)
+    return train_stacked(models.build("toy-mlp"), [run], splits, config, device=CPU, progress=False)[0]
+
+
+def test_early_stop_follows_validation_not_test(adversarial_moons):
+    result = train_moons(adversarial_moons)
+    curve = result.curve
+    by_val = int(curve["iteration"][curve["val_loss"].idxmin()])
+    by_test = int(curve["iteration"][curve["test_loss"].idxmin()])
+    assert by_val != by_test
+    assert result.early_stop_iteration == by_val
+    row = curve[curve["iteration"] == by_val].iloc[0]
+    assert result.test_acc_at_early_stop == pytest.approx(row["test_acc"], abs=1e-6)
+    assert result.test_acc_at_early_stop < 0.5  # flipped labels: the test accuracy is the val error
+
+
+def test_sparse_test_evaluation_keeps_the_early_stop_exact(adversarial_moons):
+    """With test_every > eval_every the curve skips test points, yet the early-stop numbers are exact."""
+    every, sparse = train_moons(adversarial_moons), train_moons(adversarial_moons, test_every=30)
+    assert sparse.curve["test_acc"].isna().sum() > 0
+    assert sparse.early_stop_iteration == every.early_stop_iteration
+    assert sparse.test_acc_at_early_stop == every.test_acc_at_early_stop
+    assert sparse.test_loss_at_early_stop == pytest.approx(every.test_loss_at_early_stop, abs=1e-6)
+
+
+# --- rewinding -------------------------------------------------------------------------------
+
+
+def test_rewind_captures_the_weights_at_iteration_k(mnist, run_a, result_a):
+    short = TrainConfig(iterations=REWIND_AT, lr=CONFIG.lr, eval_every=CONFIG.eval_every)
+    stopped = train_stacked(models.build("lenet"), [run_a], mnist, short, device=CPU, progress=False)[0]
+    for name, weight in stopped.final.items():
+        assert torch.equal(result_a.rewind[name], weight), name
+    assert not torch.equal(result_a.rewind["fc1.weight"], result_a.final["fc1.weight"])
+
+
+def test_rewind_at_zero_is_the_masked_start():
+    moons = data.load("moons")
+    init = theta0(0, "toy-mlp")
+    mask = random_mask(init, 0.5, seed=0)
+    config = TrainConfig(iterations=20, lr=1e-2, eval_every=10)
+    result = train_stacked(models.build("toy-mlp"), [RunSpec(init, mask, 0)], moons, config, rewind_iteration=0,
+                           device=CPU, progress=False)[0]
+    for name, weight in init.items():
+        expected = weight * mask[name] if name in mask else weight
+        assert torch.equal(result.rewind[name], expected), name
+
+
+# --- bad input -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("changes, message", [
+    ({"iterations": 0}, "iterations"), ({"iterations": -5}, "iterations"), ({"iterations": 2.5}, "iterations"),
+    ({"batch_size": 0}, "batch_size"), ({"eval_every": 0}, "eval_every"), ({"test_every": 150}, "test_every"),
+    ({"lr": 0.0}, "learning rate"), ({"lr": -1e-3}, "learning rate"), ({"weight_decay": -0.1}, "weight_decay"),
+])
+def test_train_config_refuses_bad_values(changes, message):
+    with pytest.raises(ConfigError, match=message):
+        TrainConfig(**(dict(iterations=1000, lr=1e-3, eval_every=100) | changes))
+
+
+def test_batch_larger_than_the_training_set_is_a_config_error():
+    moons = data.load("moons")  # 1,000 training points
+    init = theta0(0, "toy-mlp")
+    config = TrainConfig(iterations=5, lr=1e-2, batch_size=2000, eval_every=5)
+    with pytest.raises(ConfigError, match="batch size 2000"):
+        train_stacked(models.build("toy-mlp"), [RunSpec(init, Mask.ones_like(init), 0)], moons, config,
+                      device=CPU, progress=False)
+    with pytest.raises(ConfigError, match="batch size 2000"):
+        train_one(models.build("toy-mlp"), Mask.ones_like(init), moons, config, data_seed=0)
+
+
+def test_train_stacked_refuses_bad_runs(mnist, run_a):
+    model = models.build("lenet")
+    with pytest.raises(ConfigError, match="no runs"):
+        train_stacked(model, [], mnist, CONFIG, device=CPU, progress=False)
+    with pytest.raises(ConfigError, match="rewind iteration"):
+        train_stacked(model, [run_a], mnist, CONFIG, rewind_iteration=CONFIG.iterations + 1, device=CPU, progress=False)
+    wrong = RunSpec(run_a.init, Mask.ones_like(theta0(0, "toy-mlp")), 0)
+    with pytest.raises(ConfigError, match="does not match"):
+        train_stacked(model, [wrong], mnist, CONFIG, device=CPU, progress=False)
