@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 NOTEBOOKS := $(wildcard notebooks/*.ipynb)
 
-.PHONY: venv lab test
+.PHONY: venv lab test slides cache
 
 venv: $(STAMP)
 
@@ -19,6 +19,15 @@ $(STAMP): pyproject.toml
 
 lab: venv
 	$(BIN)/jupyter lab notebooks/
+
+# Offline reveal.js decks of every notebook in slides/ (installs reveal.js from npm on first use).
+slides: venv
+	$(BIN)/python -m ticketlab slides
+
+# Before a lecture: run every notebook once, headless, so that results/ holds every run and each
+# cell loads in seconds in class. The same check as CI's; nothing in the notebooks is changed.
+cache: venv
+	$(BIN)/pytest --nbval-lax --nbval-current-env notebooks/
 
 test: venv
 	$(BIN)/pytest

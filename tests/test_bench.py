@@ -3,6 +3,8 @@
 import argparse
 import re
 
+import pytest
+
 from ticketlab import bench
 
 
@@ -26,3 +28,14 @@ def test_projection_counts_every_distinct_run():
     config = bench.ExperimentConfig.at_scale("smoke", seeds=(0, 1), conditions=("ticket", "reinit"))
     runs = 2 * (config.rounds + 1) + 2 * len(config.control_rounds)
     assert bench.projected_hours(config, 1.0) == runs * config.iterations * 1.0 / 3.6e6
+
+
+def test_masked_vs_sparse_times_every_density_and_rejects_bad_ones():
+    from ticketlab.bench import masked_vs_sparse
+    from ticketlab.errors import ConfigError
+
+    table = masked_vs_sparse((1.0, 0.1), repeats=3)
+    assert table["density"].tolist() == [1.0, 0.1]
+    assert (table[["dense_ms", "masked_ms", "sparse_ms"]] > 0).all().all()
+    with pytest.raises(ConfigError, match="density 0"):
+        masked_vs_sparse((0.0,), repeats=1)

@@ -280,7 +280,7 @@ def test_rewinding_starts_later_rounds_from_theta_k(tmp_path, monkeypatch):
 
 def test_scales_are_presets_that_overrides_change(monkeypatch):
     lecture = ExperimentConfig.at_scale("lecture")
-    assert (lecture.iterations, lecture.lr, lecture.batch_size, lecture.eval_every) == (3000, 1.2e-3, 60, 100)
+    assert (lecture.iterations, lecture.lr, lecture.batch_size, lecture.eval_every) == (4000, 1.2e-3, 60, 100)
     assert ExperimentConfig.at_scale("paper").iterations == 50_000
     assert ExperimentConfig.at_scale("smoke", iterations=None).iterations == lottery.SCALES["smoke"]["iterations"]
     assert ExperimentConfig.at_scale("smoke", model="toy-mlp").lr == lottery.PAPER_LR["toy-mlp"]
@@ -290,8 +290,8 @@ def test_scales_are_presets_that_overrides_change(monkeypatch):
 
 
 def test_fewer_rounds_than_the_preset_keep_the_control_rounds_that_exist():
-    """`--scale lecture --rounds 7` must not fail on the preset's control rounds 10, 12 and 15."""
-    assert ExperimentConfig.at_scale("lecture", rounds=7).control_rounds == (3, 5, 7)
+    """`--scale lecture --rounds 7` must not fail on the preset's control round 15."""
+    assert ExperimentConfig.at_scale("lecture", rounds=7).control_rounds == (3, 7)
     assert ExperimentConfig.at_scale("smoke", rounds=1).control_rounds == (1,)
     assert ExperimentConfig.at_scale("lecture", rounds=7, control_rounds=(2,)).control_rounds == (2,)
     assert ExperimentConfig.at_scale("paper").control_rounds is None

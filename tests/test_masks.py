@@ -90,3 +90,14 @@ def test_clone_is_independent(hand_mask):
     copy = hand_mask.clone()
     copy["a.weight"][0, 0] = 0.0
     assert hand_mask["a.weight"][0, 0] == 1.0
+
+
+def test_loading_a_damaged_or_missing_mask_file_is_a_one_line_store_error(tmp_path):
+    from ticketlab.errors import StoreError
+
+    damaged = tmp_path / "mask.pt"
+    damaged.write_bytes(b"not a torch file")
+    with pytest.raises(StoreError, match="mask.pt is not a saved Mask"):
+        Mask.load(damaged)
+    with pytest.raises(StoreError, match="no mask file"):
+        Mask.load(tmp_path / "missing.pt")

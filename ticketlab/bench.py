@@ -20,6 +20,7 @@ import argparse
 import gzip
 import tempfile
 import time
+import warnings
 from pathlib import Path
 
 import numpy as np
@@ -27,7 +28,8 @@ import torch
 import torch.nn.functional as F
 
 from . import data as datasets
-from .lottery import ExperimentConfig
+from .errors import ConfigError
+from .lottery import CONDITIONS, ExperimentConfig
 from .masks import Mask
 from .models import build
 from .pruning import layer_rates, prune_magnitude
@@ -138,6 +140,43 @@ def ticketlab_level(iterations: int, seeds: int, eval_every: int = 100, test_eve
     return train_only * per_run, with_eval * per_run
 
 
+def masked_vs_sparse(densities=(1.0, 0.211, 0.036), batch: int = 60, repeats: int = 200, seed: int = 0):
+    """Milliseconds for LeNet's first layer (784 -> 300) on one batch: dense weights, the same
+    weights with a 0/1 mask applied (what a ticket is on ordinary hardware), and a sparse CSR
+    matrix holding only the survivors. Notebook 05 uses it to show that a mask alone saves no time.
+    """
+    import pandas as pd
+
+    generator = torch.Generator().manual_seed(seed)
+    x = torch.randn(batch, 784, generator=generator)
+    weight = torch.randn(300, 784, generator=generator)
+    rows = []
+    for density in densities:
+        if not 0 < density <= 1:
+            raise ConfigError(f"density {density} is outside (0, 1]; give the fraction of weights kept, e.g. 0.2")
+        mask = (torch.rand(weight.shape, generator=generator) < density).float()
+        masked = weight * mask
+        with warnings.catch_warnings():  # "sparse CSR support is in beta": true, and not the student's concern
+            warnings.simplefilter("ignore", UserWarning)
+            sparse = masked.to_sparse_csr()
+        rows.append(dict(density=density, dense_ms=_ms(lambda: x @ weight.T, repeats),
+                         masked_ms=_ms(lambda: x @ masked.T, repeats),
+                         sparse_ms=_ms(lambda: torch.sparse.mm(sparse, x.T), repeats)))
+    return pd.DataFrame(rows)
+
+
+def _ms(fn, repeats: int) -> float:
+    """Median milliseconds of ``fn()`` over ``repeats`` calls, after a warm-up."""
+    for _ in range(5):
+        fn()
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - start)
+    return 1000 * float(np.median(times))
+
+
 def projected_hours(config: ExperimentConfig, ms_per_run_iteration: float) -> float:
     """Wall time of every run of ``config`` at the measured speed."""
     runs = sum(len(config.runs_at(r)) for r in range(config.rounds + 1))
@@ -158,7 +197,7 @@ def main(args: argparse.Namespace) -> int:
     tb_train, tb_total = min(t[0] for t in textbook), min(t[1] for t in textbook)
     tl_train, tl_total = min(t[0] for t in ours), min(t[1] for t in ours)
     fraction = LENET_FLOP_PER_ITERATION / (tl_train / 1e3) / (best_peak * 1e9)
-    lecture = ExperimentConfig.at_scale("lecture")
+    lecture = ExperimentConfig.at_scale("lecture", conditions=CONDITIONS)  # the notebooks' experiment
     paper = ExperimentConfig.at_scale("paper", conditions=("ticket", "reinit", "random-prune"))
     print(f"fp32 matmul peak:      {best_peak:7.1f} GFLOP/s  (floor {LENET_FLOP_PER_ITERATION / best_peak / 1e6:.2f} ms/iteration)")
     print(f"textbook loop:         {tb_train:7.2f} ms/iteration training, {tb_total:.2f} with evaluation")

@@ -42,7 +42,7 @@ SCALES = {
     # seconds: for tests and a first look
     "smoke": dict(iterations=200, eval_every=50, rounds=3, seeds=(0,), control_rounds=(2,)),
     # the notebooks' default: minutes on a laptop CPU, every qualitative finding visible
-    "lecture": dict(iterations=3000, eval_every=100, rounds=16, seeds=(0, 1), control_rounds=(3, 5, 7, 10, 12, 15)),
+    "lecture": dict(iterations=4000, eval_every=100, test_every=200, rounds=15, seeds=(0, 1), control_rounds=(3, 7, 15)),
     # Frankle & Carbin's LeNet protocol: 50K iterations, 5 trials, levels down to 1.9%
     "paper": dict(iterations=50_000, eval_every=100, test_every=1000, rounds=18, seeds=(0, 1, 2, 3, 4),
                   control_rounds=None),
@@ -63,7 +63,7 @@ class ExperimentConfig:
 
     model: str = "lenet"
     dataset: str = "mnist"
-    iterations: int = 3000
+    iterations: int = 4000
     lr: float = 1.2e-3
     batch_size: int = 60
     eval_every: int = 100
@@ -217,7 +217,8 @@ class Results:
     keys: dict = field(repr=False, default_factory=dict)
 
     def key(self, seed: int, round_: int, condition: str = "ticket") -> str:
-        return run_key(self.config.run_spec(condition, seed, round_))
+        # int(): seeds and rounds often come from DataFrame cells (numpy integers), which would hash differently
+        return run_key(self.config.run_spec(condition, int(seed), int(round_)))
 
     def mask(self, seed: int, round_: int, condition: str = "ticket") -> Mask:
         return Mask({n: m.float() for n, m in self.store.tensors(self.key(seed, round_, condition), "mask").items()})

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import pandas as pd
 import torch
 from torch import nn
 
-from .errors import ConfigError
+from .errors import ConfigError, StoreError
 from .files import atomic_torch_save
 from .models import prunable_names
 
@@ -74,8 +75,15 @@ class Mask(dict):
     @classmethod
     def load(cls, path) -> "Mask":
         """Load with ``weights_only=True``: a results folder never unpickles arbitrary objects."""
-        state = torch.load(Path(path), weights_only=True)
-        return cls({n: m.to(torch.float32) for n, m in state.items()})
+        path = Path(path)
+        try:
+            state = torch.load(path, weights_only=True)
+            return cls({n: m.to(torch.float32) for n, m in state.items()})
+        except FileNotFoundError:
+            raise StoreError(f"no mask file at {path}; save one first with Mask.save") from None
+        except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, AttributeError, TypeError) as err:
+            raise StoreError(f"{path} is not a saved Mask (damaged, or holds more than a dict of tensors): "
+                             f"{str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__}") from None
 
     def clone(self) -> "Mask":
         return Mask({n: m.clone() for n, m in self.items()})

@@ -76,7 +76,7 @@ class RunResult:
     test_acc_at_early_stop: float
     test_loss_at_early_stop: float
     final_test_acc: float
-    train_acc: float  # accuracy on the training batches of the last evaluation window
+    train_acc: float  # accuracy on the last training batch: a cheap, noisy sign of fitting (never used to select)
     final: dict[str, torch.Tensor]
     rewind: dict[str, torch.Tensor] | None = None
     squared_updates: dict[str, torch.Tensor] | None = None  # Σ (Δw)² over steps, for Karnin's sensitivity
@@ -234,7 +234,7 @@ def train_stacked(model: nn.Module, runs: list[RunSpec], data: Splits, config: T
     optimizer = _adam(list(stack.params.values()), config, device)
     tracker = _EarlyStop(stack, len(runs))
     rewinds = [stack.snapshot(k) for k in range(len(runs))] if rewind_iteration == 0 else None
-    rows, train_correct, train_seen = [], torch.zeros(len(runs)), 0
+    rows, train_correct = [], torch.zeros(len(runs))
     test_every = config.test_every or config.eval_every
     updates = _UpdateTracker(stack) if track_updates else None
     rows += _evaluate_point(stack, splits, 0, True, tracker)
