@@ -397,12 +397,12 @@ def reproduction_scoreboard(table: pd.DataFrame, title: str = "The paper's claim
     if missing or table.empty:
         raise ConfigError("give the table of report.reproduction_table(results.summary): "
                           + (f"it lacks {', '.join(missing)}" if missing else "it is empty"))
-    fig = Figure(figsize=(13, 0.55 * len(table) + 1.2), layout="constrained")
+    fig = Figure(figsize=(13, 0.36 * (len(table) + 1) + 0.7), layout="constrained")
     ax = fig.add_subplot()
     ax.axis("off")
     cells = table[["claim", "paper", "ours", "verdict"]].to_numpy().tolist()
     grid = ax.table(cellText=cells, colLabels=["claim", "paper", "ours (mean, min to max over seeds)", "verdict"],
-                    loc="center", cellLoc="left", colWidths=[0.36, 0.2, 0.34, 0.1])
+                    loc="center", cellLoc="left", colWidths=[0.34, 0.17, 0.39, 0.1])
     grid.auto_set_font_size(False)
     grid.set_fontsize(9)
     grid.scale(1, 1.6)

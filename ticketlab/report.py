@@ -127,7 +127,7 @@ def ticket_vs_random_mask(summary: pd.DataFrame) -> dict:
     at = analysis.compare_at(summary, "random-prune", PAPER_RANDOM_MASK_LEVEL)
     gain = at.acc_gain_pp
     return _row("ticket vs random pruning (same layer sizes): accuracy gain",
-                f"+{PAPER_RANDOM_MASK_GAIN_PP} pp at {PAPER_RANDOM_MASK_LEVEL}% (98.3 vs 97.5)",
+                f"+{PAPER_RANDOM_MASK_GAIN_PP} pp at {PAPER_RANDOM_MASK_LEVEL}%",
                 f"{gain.format(2, ' pp')} at {at.percent_remaining:.1f}%",
                 _grade(gain.mean >= PAPER_RANDOM_MASK_GAIN_PP / 2 and gain.min > 0, gain.mean > 0),
                 "reproduced if >= +0.4 pp with every seed > 0; partly if the mean > 0")
@@ -137,7 +137,7 @@ def iterative_vs_one_shot(summary: pd.DataFrame) -> dict:
     sparsest = analysis.levels(summary, "one-shot")["percent_remaining"].min()
     at = analysis.compare_at(summary, "one-shot", sparsest)
     gain = at.acc_gain_pp
-    return _row("iterative beats one-shot pruning at small sizes: accuracy gain", "iterative better below ~5%",
+    return _row("iterative beats one-shot at small sizes: accuracy gain", "iterative better below ~5%",
                 f"{gain.format(2, ' pp')} at {at.percent_remaining:.1f}%", _grade(gain.mean > 0 and gain.min > 0, gain.mean > 0),
                 "reproduced if every seed's iterative ticket is more accurate at the sparsest one-shot level; partly if the mean is")
 

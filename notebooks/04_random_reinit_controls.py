@@ -1,0 +1,350 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# # 04 · Is it the mask or the initialisation? Random-reinit controls
+#
+# *The Lottery Ticket Hypothesis, part 4 of 5.* Notebook 03 found winning tickets. Here we test
+# what makes them win, with the controls of Frankle & Carbin (2019) and Zhou et al. (2019).
+
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# ## What you will learn
+#
+# - why an experiment on tickets needs controls, and what each control changes;
+# - how to compare conditions fairly: same masks, same seeds, spread over seeds;
+# - the paper's two sharpest claims, checked on our data: randomly reinitialised tickets fall
+#   below the dense network already around 21% remaining, and at 21% the real ticket learns
+#   2.51x faster and is about 0.5 pp more accurate;
+# - rewinding (late resetting): resetting to an early iterate θk instead of θ0.
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## Setup
+#
+# Same scale and the same experiment as notebook 03, so every run it trained is loaded from the
+# store in `results/`. Set `TICKETLAB_SCALE=paper` before starting Jupyter for the paper's
+# protocol (notebook 03 lists what each scale costs).
+
+# %% slideshow={"slide_type": "skip"}
+import time
+
+import pandas as pd
+import seaborn as sns
+import torch
+
+from ticketlab import analysis, plots, report
+from ticketlab.exercises import check_random_prune
+from ticketlab.lottery import CONDITIONS, ExperimentConfig, run_experiment, scale_from_env
+
+# %matplotlib inline
+sns.set_theme()
+pd.set_option("display.precision", 3)
+
+SCALE = scale_from_env()  # "lecture" unless the environment variable TICKETLAB_SCALE names another
+CONFIG = ExperimentConfig.at_scale(SCALE, conditions=CONDITIONS)  # exactly notebook 03's experiment
+COMPARED = ["ticket", "reinit", "random-prune", "sign-reinit"]  # one-shot was notebook 03's subject
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## Why controls?
+#
+# A ticket is two things: a **mask** m (which weights survive) and **initial values** m ⊙ θ0. If
+# it trains well, which of the two deserves the credit? Each control keeps one and replaces the other:
+#
+# | condition | mask | initial values | asks |
+# |---|---|---|---|
+# | ticket | from pruning | θ0 (the original) | - |
+# | `reinit` | the ticket's | fresh random θ0' | is the structure enough? |
+# | `random-prune` | random, same count per layer | θ0 | is the mask special? |
+# | `sign-reinit` | the ticket's | fresh magnitudes, θ0's signs | do signs carry it? (Zhou et al., 2019) |
+
+# %% [markdown] slideshow={"slide_type": "notes"}
+# If `reinit` trained as well as the ticket, the lottery would be about architecture (the mask
+# alone), which is what pruning research assumed before 2018. The paper's answer is that it does
+# not: the original initial values matter. Zhou et al. (2019) then found that keeping only the
+# *signs* of θ0 recovers most of the effect. All controls share the ticket's seed, so data order
+# and θ0 match wherever the control does not deliberately change them.
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## Loading the runs
+#
+# Notebook 03 trained the controls together with the tickets (a round's runs train as one stack).
+# The same configuration has the same run keys, so this call only reads the store: it takes
+# seconds. Run in a fresh clone without notebook 03, it trains them instead.
+
+# %% slideshow={"slide_type": "subslide"}
+start = time.perf_counter()
+results = run_experiment(CONFIG)
+print(f"{len(results.summary)} runs ready in {time.perf_counter() - start:.1f} s")
+results.summary.groupby("condition", sort=False).agg(runs=("seed", "size"), rounds=("round", "nunique"))
+
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# The controls run on the ticket's masks at the control rounds. A quick check that each is what it
+# claims to be, at the first control round and the first seed:
+
+# %% slideshow={"slide_type": "-"}
+# NBVAL_CHECK_OUTPUT
+seed, first_control_round = CONFIG.seeds[0], int(results.summary.query("condition == 'reinit'")["round"].min())
+ticket_mask = results.mask(seed, first_control_round)
+for condition in COMPARED[1:]:
+    mask = results.mask(seed, first_control_round, condition)
+    same_counts = all(mask[n].sum() == ticket_mask[n].sum() for n in mask)
+    same_positions = all(torch.equal(mask[n], ticket_mask[n]) for n in mask)
+    print(f"{condition:>13}: same survivors per layer {same_counts}, same positions {same_positions}")
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## All conditions against sparsity (the paper's Figure 4)
+#
+# **Why:** side by side, with the same axes as notebook 03: if the initial values matter, the
+# controls should learn more slowly and end less accurate than the ticket, increasingly so as the
+# network gets sparser.
+
+# %% slideshow={"slide_type": "subslide"} tags=["hide-input"]
+plots.early_stop_vs_density(results.summary, COMPARED, title="Ticket and controls: early stopping and accuracy")
+
+# %% [markdown] slideshow={"slide_type": "notes"}
+# Lines are means over seeds and bands the min and max over seeds. The controls exist only at the
+# control rounds; the dashed line is the dense network. In the paper the reinitialised networks
+# learn ever more slowly as they get sparser, and their accuracy falls below dense early on.
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## Training at about 21% remaining
+#
+# **Why:** the summary numbers hide how the runs get there. The training curves at the control
+# level nearest 21% show when each condition reaches its minimum validation loss and where its
+# test accuracy levels off.
+
+# %% slideshow={"slide_type": "subslide"} tags=["hide-input"]
+plots.condition_curves(results.curves, percent=21.1, conditions=COMPARED)
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## Claim 1: reinitialised tickets fall below dense around 21%
+#
+# Frankle & Carbin: with fresh random initial values, the same sparse architecture falls below the
+# dense network's test accuracy already at 21.1% remaining, where the real ticket is still better
+# than dense. Per level, each run against the dense network of its own seed (percentage points):
+
+# %% slideshow={"slide_type": "subslide"}
+relative = analysis.relative_to_dense(results.summary)
+relative.query("condition in @COMPARED and round > 0").pivot(
+    index="percent_remaining", columns="condition", values="acc_gain_pp_mean").sort_index(ascending=False)
+
+# %% slideshow={"slide_type": "subslide"} tags=["hide-input"]
+for condition in COMPARED:
+    below = analysis.below_dense_from(results.summary, condition)
+    below_all = analysis.below_dense_from(results.summary, condition, every_seed=True)
+    if below is None:
+        print(f"{condition:>13}: not below dense at the sparsest level reached")
+    else:
+        every = "never for every seed" if below_all is None else f"every seed from {below_all.percent_remaining:.1f}%"
+        print(f"{condition:>13}: below dense (mean over seeds) from {below.percent_remaining:.1f}% remaining on; {every}")
+
+# %% [markdown] slideshow={"slide_type": "notes"}
+# "From X% on" means: at X% and at every sparser level where the condition ran, its mean test
+# accuracy at early stop is below the dense network's. A single noisy level near 100% therefore
+# does not count. "Every seed" is stricter: even the best seed is below its dense network.
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## Claim 2: at 21% the ticket is faster and more accurate than its reinitialised copy
+#
+# The paper: at 21.1% remaining the ticket reaches minimum validation loss **2.51x** faster than
+# the same mask reinitialised, and is about **0.5 pp** more accurate. Per seed, ticket against
+# control on the same mask:
+
+# %% slideshow={"slide_type": "subslide"}
+at21 = analysis.compare_at(results.summary, "reinit", 21.1)
+at21.per_seed[["seed", "percent_remaining", "early_stop_iteration_ticket", "early_stop_iteration_reinit",
+               "speedup", "acc_gain_pp"]]
+
+# %% slideshow={"slide_type": "-"} tags=["hide-input"]
+print(f"At {at21.percent_remaining:.1f}% remaining (the control level nearest 21.1%):")
+print(f"  the ticket stops {at21.speedup.format(2, 'x')} earlier than reinit (paper: 2.51x)")
+print(f"  and is {at21.acc_gain_pp.format(2, ' pp')} more accurate (paper: about 0.5 pp)")
+
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# The same comparison at every control level, and for the other controls (mean and range over seeds):
+
+# %% slideshow={"slide_type": "-"}
+by_level = pd.concat([analysis.compare_levels(results.summary, c) for c in COMPARED[1:]])
+by_level[["condition", "percent_remaining", "seeds", "speedup_mean", "speedup_min", "speedup_max",
+          "acc_gain_pp_mean", "acc_gain_pp_min", "acc_gain_pp_max"]]
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## Our numbers next to the paper's
+
+# %% slideshow={"slide_type": "-"} tags=["hide-input"]
+claims = report.reproduction_table(results.summary)
+claims[["claim", "paper", "ours", "verdict"]]
+
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# **Reading the comparison honestly.** Our runs are shorter than the paper's 50,000 iterations and
+# use fewer seeds. A short budget caps early-stop iterations at the end of training, so speed
+# ratios are compressed towards 1, and validation every `eval_every` iterations rounds them. With
+# two seeds the min-max band is a rough guide, not a confidence interval: read a claim as
+# supported when the whole band lies on the paper's side. The verdicts follow the rules in
+# `ticketlab/report.py` (column `rule` of the table); notebook 05 discusses them.
+
+# %% slideshow={"slide_type": "-"} tags=["hide-input"]
+supported = {
+    "reinit less accurate than the ticket at every seed": at21.acc_gain_pp.min > 0,
+    "reinit slower than the ticket at every seed": at21.speedup.min > 1,
+}
+for claim, holds in supported.items():
+    print(f"{'yes' if holds else 'no ':>3}  {claim} (at {at21.percent_remaining:.1f}% remaining)")
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## Extension: rewinding instead of resetting
+#
+# **Why:** on deeper networks (VGG, ResNet) at standard learning rates, resetting to θ0 fails to
+# find tickets. Frankle et al. (2019, 2020) reset the survivors instead to θk, the weights after
+# k iterations of the *first* training run ("late resetting" or *rewinding*). For LeNet the paper's
+# θ0 works, so rewinding should change little here: a small experiment checks it.
+
+# %% slideshow={"slide_type": "subslide"}
+REWIND = ExperimentConfig.at_scale(SCALE, seeds=CONFIG.seeds[:1], rounds=min(5, CONFIG.rounds),
+                                   rewind_iteration=max(1, CONFIG.iterations // 50))
+start = time.perf_counter()
+rewound = run_experiment(REWIND)
+print(f"rewinding to iteration {REWIND.rewind_iteration} of {REWIND.iterations}: {len(rewound.summary)} runs "
+      f"(seed {REWIND.seeds[0]}, rounds 0 to {REWIND.rounds}) in {time.perf_counter() - start:.0f} s")
+
+# %% slideshow={"slide_type": "subslide"} tags=["hide-input"]
+rewind_seed, rewind_rounds = REWIND.seeds[0], REWIND.rounds
+reset = results.summary.query("condition == 'ticket' and seed == @rewind_seed and round <= @rewind_rounds")
+plots.rewinding({"reset to θ0": reset, f"rewind to θk, k = {REWIND.rewind_iteration}": rewound.summary})
+
+# %% slideshow={"slide_type": "-"} tags=["hide-input"]
+both = reset.merge(rewound.summary, on="round", suffixes=("_reset", "_rewind"))
+gap = 100 * (both["test_acc_at_early_stop_rewind"] - both["test_acc_at_early_stop_reset"])
+print(f"Rewound minus reset test accuracy at early stop, over rounds 1 to {REWIND.rounds}: "
+      f"mean {gap[both['round'] > 0].mean():+.2f} pp, from {gap[both['round'] > 0].min():+.2f} to {gap[both['round'] > 0].max():+.2f} pp")
+
+# %% [markdown] slideshow={"slide_type": "notes"}
+# One seed and a few levels keep this extension cheap, so read it as a sketch: differences of a
+# few tenths of a percentage point are within the seed-to-seed spread seen above. The effect of
+# rewinding shows on deep networks (Frankle et al., 2020, linear mode connectivity), not on LeNet.
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## Summary
+#
+# - Controls separate the two parts of a ticket: its mask and its initial values.
+# - The same mask with fresh random values (`reinit`) learns more slowly and ends less accurate;
+#   a random mask of the same size (`random-prune`) does too: both parts matter.
+# - Keeping only θ0's signs (`sign-reinit`) recovers much of the ticket's advantage (Zhou et al.).
+# - Compare paired by seed and report the spread over seeds, not just a mean.
+# - Rewinding to an early iterate θk is the fix for deep networks; on LeNet, θ0 suffices.
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## Exercises
+#
+# 1. Write the random-pruning control (check: `check_random_prune`).
+# 2. Where is the ticket's advantage over `reinit` largest?
+# 3. The signs alone: how much of the gap does `sign-reinit` close?
+# 4. A higher learning rate (Liu et al., 2019).
+
+# %% [markdown] slideshow={"slide_type": "skip"}
+# ### Exercise 1: random pruning with the same per-layer count
+#
+# Write `random_prune(mask, generator)`: given one layer's 0/1 mask, return a new 0/1 mask of the
+# same shape with exactly as many ones, at positions drawn with `generator` (so that the control
+# is reproducible).
+
+# %% slideshow={"slide_type": "skip"}
+def random_prune(mask, generator):
+    """Return a random 0/1 mask with mask.sum() ones, drawn from `generator`."""
+    ...
+
+
+check_random_prune(random_prune)
+
+# %% [markdown] slideshow={"slide_type": "skip"}
+# <details><summary>Hint</summary>
+#
+# `torch.randperm(mask.numel(), generator=generator)[:keep]` picks `keep` distinct positions of the
+# flattened mask. A coin flip per weight (`torch.rand(...) < density`) keeps the right number only
+# on average.
+#
+# </details>
+#
+# <details><summary>Solution</summary>
+#
+# ```python
+# def random_prune(mask, generator):
+#     keep = int(mask.sum())
+#     flat = torch.zeros(mask.numel())
+#     flat[torch.randperm(mask.numel(), generator=generator)[:keep]] = 1.0
+#     return flat.view_as(mask)
+# ```
+#
+# </details>
+
+# %% [markdown] slideshow={"slide_type": "skip"}
+# ### Exercise 2: where is the advantage largest?
+#
+# Use `analysis.compare_levels(results.summary, "reinit")` to find the level where the ticket's
+# accuracy gain over `reinit` is largest, and the level where its speed-up is largest. Are they the
+# same level? Is the whole min-max band above zero there?
+
+# %% [markdown] slideshow={"slide_type": "skip"}
+# <details><summary>Hint</summary>
+#
+# `table.loc[table["acc_gain_pp_mean"].idxmax()]` is the row of the largest mean gain; its
+# `acc_gain_pp_min` tells whether every seed agrees.
+#
+# </details>
+
+# %% [markdown] slideshow={"slide_type": "skip"}
+# ### Exercise 3: how much do the signs carry?
+#
+# At each control level, compute the fraction of the ticket's accuracy advantage over `reinit`
+# that `sign-reinit` recovers: (sign-reinit − reinit) / (ticket − reinit). Why is this ratio
+# unstable where the ticket and `reinit` are close?
+
+# %% [markdown] slideshow={"slide_type": "skip"}
+# <details><summary>Hint</summary>
+#
+# `analysis.level_stats(results.summary)` has `test_acc_at_early_stop_mean` per condition and
+# round; pivot it with `.pivot(index="round", columns="condition", values=...)` and combine columns.
+# A ratio of two small differences amplifies noise.
+#
+# </details>
+
+# %% [markdown] slideshow={"slide_type": "skip"}
+# ### Exercise 4: a higher learning rate
+#
+# Liu et al. (2019) found that at the best (higher) learning rate, the ticket's initialisation gives
+# no gain over random reinitialisation for their deep networks. Try it on LeNet: run
+# `ExperimentConfig.at_scale(SCALE, lr=..., conditions=("ticket", "reinit"), rounds=7, control_rounds=(7,))`
+# with a learning rate a few times the paper's and compare with `analysis.compare_at`.
+
+# %% [markdown] slideshow={"slide_type": "skip"}
+# <details><summary>Hint</summary>
+#
+# The paper's rate for LeNet is `CONFIG.lr`. Try `3 * CONFIG.lr`. The run costs 8 rounds of tickets
+# plus the reinit controls at round 7; start with `seeds=(0,)` to keep it short.
+#
+# </details>
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## Bibliography
+#
+# - Frankle, J., & Carbin, M. (2019). The lottery ticket hypothesis: Finding sparse, trainable
+#   neural networks. *ICLR 2019*. arXiv:1803.03635.
+# - Frankle, J., Dziugaite, G. K., Roy, D. M., & Carbin, M. (2019). Stabilizing the lottery ticket
+#   hypothesis. arXiv:1903.01611.
+# - Frankle, J., Dziugaite, G. K., Roy, D. M., & Carbin, M. (2020). Linear mode connectivity and the
+#   lottery ticket hypothesis. *ICML 2020*.
+# - Liu, Z., Sun, M., Zhou, T., Huang, G., & Darrell, T. (2019). Rethinking the value of network
+#   pruning. *ICLR 2019*. arXiv:1810.05270.
+# - Zhou, H., Lan, J., Liu, R., & Yosinski, J. (2019). Deconstructing lottery tickets: Zeros, signs,
+#   and the supermask. *NeurIPS 2019*. arXiv:1905.01067.

@@ -1,0 +1,318 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#       format_version: '1.3'
+#       jupytext_version: 1.19.6
+#   kernelspec:
+#     display_name: Python 3 (ipykernel)
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# # 05 · Conclusions: what we reproduced, what it means, what is open
+#
+# *The Lottery Ticket Hypothesis, part 5 of 5.* Notebooks 03 and 04 trained tickets and their
+# controls. Here we put every claim of Frankle & Carbin (2019) about LeNet-300-100 next to our
+# measurement, let code decide whether it was reproduced, and then argue what follows from it.
+
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# ## What you will learn
+#
+# - how to turn a paper's claims into checks with a stated rule, so a verdict is computed, not typed;
+# - which claims our lecture-scale runs reproduce, and which only partly, and why;
+# - why resetting to θ0 is the surprising part of the result, and where it stops helping;
+# - why a winning ticket does not make training faster on ordinary hardware, measured;
+# - where research went next, and project-sized experiments to try yourself.
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## Setup
+#
+# The same experiment as notebooks 03 and 04. Every run is loaded from the result store in
+# `results/`; in a fresh clone without those notebooks' runs, this cell trains them instead
+# (about ten minutes at the lecture scale on a laptop CPU).
+
+# %% slideshow={"slide_type": "skip"}
+import time
+
+import pandas as pd
+import seaborn as sns
+
+from ticketlab import bench, plots, report
+from ticketlab.lottery import CONDITIONS, ExperimentConfig, run_experiment, scale_from_env
+
+# %matplotlib inline
+sns.set_theme()
+pd.set_option("display.precision", 3)
+pd.set_option("display.max_colwidth", 120)
+
+SCALE = scale_from_env()  # "lecture" unless the environment variable TICKETLAB_SCALE names another
+CONFIG = ExperimentConfig.at_scale(SCALE, conditions=CONDITIONS)  # exactly notebook 03's and 04's experiment
+
+# %% slideshow={"slide_type": "skip"}
+# NBVAL_CHECK_OUTPUT
+print(f"scale {SCALE!r}: LeNet-300-100 on MNIST, {CONFIG.iterations:,} iterations per run, seeds {list(CONFIG.seeds)}, "
+      f"rounds 0..{CONFIG.rounds}, controls at rounds {list(CONFIG.control_rounds)}")
+
+# %% slideshow={"slide_type": "skip"}
+start = time.perf_counter()
+results = run_experiment(CONFIG)
+print(f"{len(results.summary)} runs ready in {time.perf_counter() - start:.1f} s")
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## The paper's claims, checked
+#
+# `report.reproduction_table` takes the summary table (one row per run) and, for each claim,
+# computes our value with its spread over seeds and grades it by the rule in the last column:
+# **reproduced** when the mean reaches the paper's effect (or a stated fraction of it) and every
+# seed agrees; **partly** when the effect points the paper's way but is smaller, less certain, or
+# lies outside the levels we ran; **not** otherwise.
+
+# %% slideshow={"slide_type": "subslide"} tags=["hide-input"]
+claims = report.reproduction_table(results.summary)
+plots.reproduction_scoreboard(claims)
+
+# %% slideshow={"slide_type": "subslide"}
+claims
+
+# %% [markdown] slideshow={"slide_type": "notes"}
+# The rules are in `ticketlab/report.py`, one short function per claim, and `tests/test_report.py`
+# shows each verdict changing when the data change. If you disagree with a threshold, change it
+# there and re-run this cell: the verdicts are never typed by hand.
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## The evidence in one figure
+#
+# Early-stop iteration and test accuracy at early stop against the percent of weights remaining,
+# for the ticket and the three controls of notebook 04 (lines: mean over seeds; bands: min to max).
+
+# %% slideshow={"slide_type": "subslide"} tags=["hide-input"]
+plots.early_stop_vs_density(results.summary, ["ticket", "reinit", "random-prune", "sign-reinit"],
+                            title="Tickets against their controls")
+
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# **Reading it.** Where the blue line (the ticket) lies above the dashed dense line on the right
+# panel, a subnetwork with a fraction of the weights is at least as accurate as the whole network;
+# where it lies below on the left panel, it also reaches its best validation loss sooner. The
+# controls share the ticket's masks (or their sizes) and differ only in where they start: they learn
+# more slowly and fall below dense earlier. That gap is the hypothesis's evidence.
+
+# %% slideshow={"slide_type": "skip"}
+verdicts = report.verdict_counts(claims)
+print(f"{verdicts['reproduced']} of {len(claims)} claims reproduced, {verdicts['partly']} partly, {verdicts['not']} not.")
+for row in claims.itertuples():
+    print(f"  {row.verdict:>10}  {row.claim}: {row.ours}")
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## Conclusion 1: a lot of evidence for the hypothesis
+#
+# The hypothesis makes three promises about a subnetwork trained from the original initial
+# values: it trains **at least as fast**, reaches **at least the same accuracy**, with **far fewer
+# weights**. On LeNet-300-100 all three hold over a wide range of sparsity, in our runs as in the
+# paper's. The table above says how closely our numbers match and where the lecture scale shows
+# an effect only partly.
+#
+# The paper's evidence is broader than what we ran: five networks (LeNet and Conv-2/4/6 on
+# CIFAR-10, plus VGG-19 and ResNet-18 with rewinding), five trials per point, dropout variants and
+# pruning schedules, all pointing the same way.
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## Conclusion 2: resetting to θ0 is the ground-breaking part
+#
+# Pruning was old (Mingers, 1989; Karnin, 1990; Han et al., 2015): train, prune, fine-tune. The
+# received wisdom was that a pruned architecture trained **from scratch** does worse. The paper's
+# new step is to train the pruned structure from the **same** initial values it had before
+# training, and to show with controls that this is what matters:
+#
+# - the same mask with fresh values (`reinit`) learns more slowly, loses the ticket's accuracy
+#   gain, and falls below the dense network as sparsity grows;
+# - a random mask of the same layer sizes (`random-prune`) does worse still;
+# - keeping only θ0's signs (`sign-reinit`) recovers much of the gap (Zhou et al., 2019): the
+#   initialisation carries information, and much of it is in the signs.
+
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# ## Conclusion 3: a step towards training networks more efficiently
+#
+# If a network one tenth the size can be trained to full accuracy from the right starting point,
+# then most of the compute spent on training dense networks is, in principle, unnecessary. The
+# paper does not deliver that saving (finding the ticket costs several full trainings), but it
+# turned "train small from the start" from a dead end into a research programme.
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## Limits 1: a mask on dense hardware saves nothing
+#
+# A ticket at 3.6% remaining still multiplies full dense matrices, with zeros in them. The time
+# of LeNet's first layer on one batch of 60, dense, masked, and as a sparse (CSR) matrix that
+# stores only the survivors, measured on this machine:
+
+# %% slideshow={"slide_type": "subslide"}
+speed = bench.masked_vs_sparse(densities=(1.0, 0.211, 0.036), batch=60)
+speed.assign(percent_remaining=100 * speed["density"])[["percent_remaining", "dense_ms", "masked_ms", "sparse_ms"]]
+
+# %% slideshow={"slide_type": "-"} tags=["hide-input"]
+ax = speed.assign(percent_remaining=(100 * speed["density"]).round(1).astype(str) + "%").plot.bar(
+    x="percent_remaining", y=["dense_ms", "masked_ms", "sparse_ms"], rot=0, figsize=(8, 4),
+    title="784x300 layer, batch 60: time per product (lower is faster)")
+ax.set(xlabel="weights remaining", ylabel="milliseconds")
+ax.legend(["dense weights", "dense with a 0/1 mask", "sparse CSR, survivors only"]);
+
+# %% [markdown] slideshow={"slide_type": "notes"}
+# The masked product costs what the dense one costs, because it *is* a dense product. A sparse
+# kernel only pays off at very low density, and even then a CPU or GPU runs it far below its dense
+# peak (irregular memory access). The exact numbers vary from machine to machine and run to run;
+# the pattern does not. Real savings need structured sparsity (whole units or blocks) or hardware
+# built for sparse weights.
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## Limits 2: deep networks need rewinding; Limits 3: the learning rate
+#
+# - **Rewinding.** On VGG-19 and ResNet-18 at standard learning rates, resetting to θ0 does not
+#   find tickets. Resetting to θk from early in training (a few hundred iterations) does
+#   (Frankle et al., 2019; 2020). Notebook 04's extension tried it on LeNet, where θ0 already works.
+#   Linear mode connectivity explains when: once training from θk is stable to SGD noise, IMP finds
+#   tickets.
+# - **Learning rate.** Liu et al. (2019) found that at the best (higher) learning rate the ticket's
+#   initialisation gives no gain over random reinitialisation for their deep networks; the
+#   original paper used small learning rates. Exercise 4 of notebook 04 lets you see this on LeNet.
+# - **Our own limits.** The lecture scale trains 4,000 iterations per run (the paper: 50,000) with
+#   two seeds (the paper: five). Short training caps early-stop iterations, so speed ratios are
+#   compressed towards 1; two seeds give a rough min-max band, not a confidence interval.
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## Open questions and further reading
+#
+# - **Linear mode connectivity** (Frankle et al., 2020): two copies of a network trained from the
+#   same point with different data order end in the same linearly connected valley exactly when
+#   IMP finds tickets. Why does this stability appear early in training?
+# - **Supermasks** (Zhou et al., 2019): a mask alone, on the *untrained* θ0, reaches 86% on MNIST.
+#   How much can be learned by choosing connections only (Ramanujan et al., 2020)?
+# - **Pruning at initialisation**: SNIP (Lee et al., 2019), GraSP (Wang et al., 2020) and SynFlow
+#   (Tanaka et al., 2020) try to find the mask before any training. Frankle et al. (2021) show that
+#   they are no better than random masks with the same layer sizes: why?
+# - **Cheap tickets**: MNIST-1D (Greydanus, 2020) reproduces lottery tickets on a CPU in minutes.
+# - **Transfer**: do tickets found on one data set win on another (Morcos et al., 2019)?
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## Summary
+#
+# - Most claims of the paper about LeNet-300-100 hold on our lecture-scale runs; the table gives
+#   each verdict with the rule that produced it, computed from the stored runs.
+# - The surprise is not that networks can be pruned, but that the pruned network trains well
+#   **from its original initial values**, and not from new ones.
+# - A ticket is a mask: without sparse hardware or structured pruning it saves no time.
+# - Deep networks need rewinding; at higher learning rates the effect can vanish.
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## Project exercises
+#
+# Bigger experiments for a week of evenings. Each is one command or a few cells; run them with
+# `python -m ticketlab run ...` in a terminal so that a closed notebook does not stop them, then
+# load the results here with the same configuration.
+#
+# 1. Conv-2 on CIFAR-10.
+# 2. LeNet on Fashion-MNIST.
+# 3. Global against layer-wise pruning.
+# 4. Your own claim in the report.
+
+# %% [markdown] slideshow={"slide_type": "skip"}
+# ### Project 1: Conv-2 on CIFAR-10
+#
+# The paper's Conv-2 tickets learn up to 3.5x faster and are up to 3.4 pp more accurate than the
+# dense network (at 8.8% remaining). Reproduce a few levels:
+#
+# ```bash
+# python -m ticketlab run --model conv2 --scale lecture --rounds 8 --seeds 0 1 \
+#     --conditions ticket reinit --out results/conv2
+# ```
+#
+# (CIFAR-10 downloads on first use, about 170 MB, into `data/`.) Conv layers are pruned at 10% per
+# round and fully connected ones at 20%, so 8 rounds leave 17.0% of the weights (`pruning.sparsity_ladder("conv2")`).
+
+# %% [markdown] slideshow={"slide_type": "skip"}
+# <details><summary>Hint</summary>
+#
+# Budget first: `python -m ticketlab bench` tells you this machine's speed for LeNet; Conv-2 has
+# 16x as many weights and convolutions cost more per weight, so start with `--iterations 2000`
+# and one seed, and look at the curves before spending a night on it.
+#
+# </details>
+
+# %% [markdown] slideshow={"slide_type": "skip"}
+# ### Project 2: LeNet on Fashion-MNIST
+#
+# Same network, harder data: `--dataset fashion-mnist`. Do tickets still beat `reinit`? Is the
+# level where they learn fastest the same as on MNIST? Compare `report.reproduction_table` of both.
+
+# %% [markdown] slideshow={"slide_type": "skip"}
+# <details><summary>Hint</summary>
+#
+# `ExperimentConfig.at_scale("lecture", dataset="fashion-mnist", conditions=("ticket", "reinit"))`
+# with `run_experiment` gives `results.summary`; dense accuracy will be near 89%, so read the
+# verdict rows about *relative* effects, not the dense-accuracy row.
+#
+# </details>
+
+# %% [markdown] slideshow={"slide_type": "skip"}
+# ### Project 3: global against layer-wise pruning
+#
+# The paper prunes LeNet layer by layer; for VGG and ResNet it ranks all weights together
+# (`ticketlab.pruning.prune_global`). Train a dense LeNet, prune it both ways to 21% and to 3.6%,
+# and compare the per-layer sparsity (`mask.report()`) and the accuracy after retraining from θ0.
+# Which layer does global pruning empty first, and why (think of Glorot's scale per layer)?
+
+# %% [markdown] slideshow={"slide_type": "skip"}
+# <details><summary>Hint</summary>
+#
+# `results.final_weights(seed, 0)` is the trained dense network of notebook 03;
+# `pruning.prune_global(weights, mask, rate)` and `pruning.prune_magnitude(weights, mask, rates)`
+# give the two masks; `training.train_stacked` retrains both from θ0 in one stack.
+#
+# </details>
+
+# %% [markdown] slideshow={"slide_type": "skip"}
+# ### Project 4: your own claim
+#
+# Add a row to the report: for example "one-shot pruning learns faster than dense at 51.3%"
+# (the paper: earlier early stop for 67.5% to 17.6% remaining). Write it as a function in the
+# style of `ticketlab/report.py`, with its rule, and a test that flips its verdict.
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## Bibliography
+#
+# - Frankle, J., & Carbin, M. (2018). The lottery ticket hypothesis: Finding sparse, trainable
+#   neural networks. arXiv:1803.03635 (*ICLR 2019*).
+# - Frankle, J., Dziugaite, G. K., Roy, D. M., & Carbin, M. (2019). Stabilizing the lottery ticket
+#   hypothesis. arXiv:1903.01611.
+# - Frankle, J., Dziugaite, G. K., Roy, D. M., & Carbin, M. (2020). Linear mode connectivity and the
+#   lottery ticket hypothesis. *ICML 2020*.
+# - Frankle, J., Dziugaite, G. K., Roy, D. M., & Carbin, M. (2021). Pruning neural networks at
+#   initialization: Why are we missing the mark? *ICLR 2021*.
+# - Greydanus, S. (2020). Scaling down deep learning. arXiv:2011.14439.
+# - Han, S., Pool, J., Tran, J., & Dally, W. (2015). Learning both weights and connections for
+#   efficient neural networks. *NeurIPS 2015*.
+# - Karnin, E. D. (1990). A simple procedure for pruning back-propagation trained neural networks.
+#   *IEEE Transactions on Neural Networks*, 1(2), 239–242.
+# - Lee, N., Ajanthan, T., & Torr, P. H. S. (2019). SNIP: Single-shot network pruning based on
+#   connection sensitivity. *ICLR 2019*.
+# - Liu, Z., Sun, M., Zhou, T., Huang, G., & Darrell, T. (2019). Rethinking the value of network
+#   pruning. *ICLR 2019*. arXiv:1810.05270.
+# - Machine Learning Street Talk (2020, May 2). The Lottery Ticket Hypothesis with Jonathan
+#   Frankle [Video]. YouTube.
+# - Mingers, J. (1989). An empirical comparison of pruning methods for decision tree induction.
+#   *Machine Learning*, 4(2), 227–243.
+# - Morcos, A. S., Yu, H., Paganini, M., & Tian, Y. (2019). One ticket to win them all:
+#   Generalizing lottery ticket initializations across datasets and optimizers. *NeurIPS 2019*.
+# - Ramanujan, V., Wortsman, M., Kembhavi, A., Farhadi, A., & Rastegari, M. (2020). What's hidden in
+#   a randomly weighted neural network? *CVPR 2020*.
+# - Starmer, J. (2020, October 19). Neural Networks Pt. 2: Backpropagation Main Ideas [Video].
+#   YouTube (StatQuest).
+# - Tanaka, H., Kunin, D., Yamins, D. L. K., & Ganguli, S. (2020). Pruning neural networks without
+#   any data by iteratively conserving synaptic flow. *NeurIPS 2020*.
+# - Wang, C., Zhang, G., & Grosse, R. (2020). Picking winning tickets before training by preserving
+#   gradient flow. *ICLR 2020*.
+# - Zhou, H., Lan, J., Liu, R., & Yosinski, J. (2019). Deconstructing lottery tickets: Zeros, signs,
+#   and the supermask. *NeurIPS 2019*. arXiv:1905.01067.
