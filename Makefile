@@ -17,8 +17,9 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install -e ".[dev]"
 	touch $(STAMP)
 
+# --allow-root only where the shell is root (containers); Jupyter refuses root without it.
 lab: venv
-	$(BIN)/jupyter lab notebooks/
+	$(BIN)/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root)
 
 # Offline reveal.js decks of every notebook in slides/ (installs reveal.js from npm on first use).
 slides: venv

@@ -8,11 +8,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
-import os
 import sys
-from pathlib import Path
 
-from .errors import StoreError, TicketlabError
+from .errors import TicketlabError
+from .files import writable_folder
 from .lottery import CONDITIONS, SCALES, ExperimentConfig, run_experiment, scale_from_env
 from .models import MODELS
 from .data import DATASETS
@@ -65,25 +64,11 @@ def config_from_args(args: argparse.Namespace) -> ExperimentConfig:
     return ExperimentConfig.at_scale(args.scale or scale_from_env(), model=args.model, **overrides)
 
 
-def output_folder(path: str) -> Path:
-    """Check ``--out`` before any training, so no work is lost to an unwritable folder."""
-    out = Path(path)
-    if out.exists() and not out.is_dir():
-        raise StoreError(f"--out {out} is a file; give a folder")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise StoreError(f"--out {out} cannot be created ({err.strerror}); give a writable folder") from None
-    if not os.access(out, os.W_OK):
-        raise StoreError(f"--out {out} is not writable; give a writable folder")
-    return out
-
-
 def run(args: argparse.Namespace) -> int:
     from .store import Store
 
     config = config_from_args(args)
-    out = output_folder(args.out)
+    out = writable_folder(args.out)  # before any training, so no work is lost to a bad --out
     store = Store(args.store)
     from . import plots  # after validation: bad input is reported first, but still before any training
     print(f"ticketlab: {config.model} on {config.dataset}, scale {config.scale}, seeds {list(config.seeds)}, "

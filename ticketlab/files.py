@@ -1,4 +1,5 @@
-"""Atomic file writes: a crash leaves either the old file or the new one, never half of one."""
+"""Files: atomic writes (a crash leaves either the old file or the new one, never half of one)
+and output folders checked before any work starts."""
 
 from __future__ import annotations
 
@@ -8,6 +9,8 @@ import tempfile
 from pathlib import Path
 
 import torch
+
+from .errors import StoreError
 
 
 def atomic_write_bytes(path: Path, data: bytes) -> None:
@@ -35,3 +38,18 @@ def atomic_torch_save(obj, path: Path) -> None:
     buffer = io.BytesIO()
     torch.save(obj, buffer)
     atomic_write_bytes(path, buffer.getvalue())
+
+
+def writable_folder(path, flag: str = "--out") -> Path:
+    """Create ``path`` if needed and check it can be written, before any training or export,
+    so that no work is lost to a folder that turns out to be a file or read-only."""
+    out = Path(path)
+    if out.exists() and not out.is_dir():
+        raise StoreError(f"{flag} {out} is a file; give a folder")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        raise StoreError(f"{flag} {out} cannot be created ({err.strerror}); give a writable folder") from None
+    if not os.access(out, os.W_OK):
+        raise StoreError(f"{flag} {out} is not writable; give a writable folder")
+    return out

@@ -17,7 +17,8 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .errors import ConfigError, StoreError, TicketlabError
+from .errors import ConfigError, TicketlabError
+from .files import writable_folder
 
 HELP = "build offline HTML slide decks of the notebooks"
 REPO_ROOT = Path(__file__).resolve().parent.parent
@@ -69,7 +70,7 @@ def build_decks(notebooks_dir, out_dir) -> list[Path]:
         raise ConfigError(f"no notebooks (*.ipynb) in {notebooks_dir}; "
                           "give the folder that holds them, e.g. --notebooks notebooks/")
     exporter = _exporter()
-    out = _output_folder(Path(out_dir))
+    out = writable_folder(out_dir)
     copy_scripts(out / ASSETS)
     decks = []
     for notebook in notebooks:
@@ -140,16 +141,6 @@ def _exporter():
         # embed_images stays off: it re-parses Markdown's HTML blocks and closes <details> early
         # (jupyter/nbconvert#2020); images pasted into a Markdown cell (attachments) are embedded anyway.
     )
-
-
-def _output_folder(out: Path) -> Path:
-    if out.exists() and not out.is_dir():
-        raise StoreError(f"--out {out} is a file; give a folder")
-    try:
-        out.mkdir(parents=True, exist_ok=True)
-    except OSError as err:
-        raise StoreError(f"--out {out} cannot be created ({err.strerror}); give a writable folder") from None
-    return out
 
 
 def _copy(source: Path, destination: Path) -> None:
