@@ -336,6 +336,13 @@ def _not_an_object(path: Path) -> None:
     path.write_text("[]")
 
 
+def _edit_a_number(path: Path) -> None:
+    """A hand edit (or a bit flip in a digit) that leaves valid JSON: accuracy 0.97 -> 0.99."""
+    record = json.loads(path.read_text())
+    record["summary"]["test_acc_at_early_stop"] += 0.02
+    path.write_text(json.dumps(record, indent=1))
+
+
 def copy_of(reference, tmp_path: Path) -> Store:
     return Store(shutil.copytree(reference[0], tmp_path / "store"))
 
@@ -348,7 +355,8 @@ def round_one_tickets(store: Store) -> list[Path]:
 
 @pytest.mark.parametrize("name, damage", [("curve.csv", _truncate), ("mask.pt", _flip_a_byte),
                                           ("final.pt", _flip_a_byte), ("final.pt", _truncate),
-                                          ("summary.json", _truncate), ("summary.json", _not_an_object)])
+                                          ("summary.json", _truncate), ("summary.json", _not_an_object),
+                                          ("summary.json", _edit_a_number)])
 def test_damaged_file_is_reported_with_its_path_and_recomputed(reference, tmp_path, name, damage):
     store = copy_of(reference, tmp_path)
     folders = round_one_tickets(store)

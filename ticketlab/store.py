@@ -102,7 +102,8 @@ class Store:
         for name, data in files.items():
             atomic_write_bytes(folder / name, data)
         checksums = {name: hashlib.sha256(data).hexdigest() for name, data in files.items()}
-        atomic_write_text(folder / "summary.json", json.dumps({"summary": summary, "files": checksums}, indent=1))
+        record = {"summary": summary, "summary_sha256": _summary_digest(summary), "files": checksums}
+        atomic_write_text(folder / "summary.json", json.dumps(record, indent=1))
 
     def summary(self, key: str) -> dict:
         return json.loads((self.path(key) / "summary.json").read_text())["summary"]
@@ -124,9 +125,14 @@ class Store:
 
     def _check(self, folder: Path) -> str | None:
         try:
-            files = json.loads((folder / "summary.json").read_text())["files"]
+            record = json.loads((folder / "summary.json").read_text())
+            files, summary, digest = record["files"], record["summary"], record.get("summary_sha256")
         except (ValueError, KeyError, TypeError, OSError) as err:
             return f"summary.json unreadable: {err}"
+        if digest is None:
+            return "summary.json has no checksum of its numbers (written by an older ticketlab)"
+        if digest != _summary_digest(summary):  # an edited number would otherwise be used silently
+            return "summary.json's numbers do not match their checksum"
         for name, expected in files.items():
             try:
                 actual = hashlib.sha256((folder / name).read_bytes()).hexdigest()
@@ -135,3 +141,8 @@ class Store:
             if actual != expected:
                 return f"{name} does not match its checksum"
         return None
+
+
+def _summary_digest(summary: dict) -> str:
+    """SHA-256 of the summary's canonical JSON (floats round-trip exactly through JSON)."""
+    return hashlib.sha256(json.dumps(summary, sort_keys=True).encode()).hexdigest()
