@@ -17,7 +17,6 @@ training, and projected wall times of the lecture scale and the paper's full pro
 from __future__ import annotations
 
 import argparse
-import gzip
 import tempfile
 import time
 import warnings
