@@ -11,7 +11,7 @@ from ticketlab import data, models, pruning
 from ticketlab.data import Splits
 from ticketlab.errors import ConfigError
 from ticketlab.masks import Mask
-from ticketlab.training import RunSpec, TrainConfig, train_one, train_stacked
+from ticketlab.training import RunSpec, TrainConfig, _Adam, _Stack, train_one, train_stacked
 
 CPU = "cpu"  # exact-equality checks need one deterministic device, whatever the machine has
 CONFIG = TrainConfig(iterations=60, lr=1.2e-3, eval_every=20)
@@ -141,6 +141,52 @@ def test_runs_in_a_stack_are_independent(stacked_results, run_b):
     assert_exactly_pruned_are_zero(b.final, run_b.mask)
     assert not torch.allclose(a.final["fc1.weight"], a_reshuffled.final["fc1.weight"]), "data_seed was ignored"
     assert a.curve["val_loss"].iloc[-1] != a_reshuffled.curve["val_loss"].iloc[-1]
+
+
+@pytest.mark.parametrize("name, n_in", [("lenet", 784), ("toy-mlp", 2)])
+def test_hand_written_mlp_gradients_equal_autograd(name, n_in):
+    """The stacked MLP's backward pass is written by hand for speed; autograd on each run alone is the reference."""
+    runs = [RunSpec(theta0(seed, name), Mask.ones_like(theta0(seed, name)), seed) for seed in (0, 1, 2)]
+    stack = _Stack(models.build(name), runs, torch.device(CPU))
+    g = torch.Generator().manual_seed(0)
+    x, y = torch.randn(3, 60, n_in, generator=g), torch.randint(0, 2, (3, 60), generator=g)
+    logits = stack.gradients(x, y)
+    for k, run in enumerate(runs):
+        model = models.build(name)
+        model.load_state_dict(run.init)
+        reference = model(x[k])
+        torch.nn.functional.cross_entropy(reference, y[k]).backward()
+        assert torch.allclose(logits[k], reference, atol=1e-5)
+        for param_name, param in model.named_parameters():
+            assert torch.allclose(stack.grads[param_name][k], param.grad, rtol=1e-4, atol=1e-7), param_name
+
+
+@pytest.mark.parametrize("weight_decay", [0.0, 1e-2])
+def test_direct_fused_adam_equals_torch_adam_with_the_mask_reapplied(weight_decay):
+    """``_Adam`` calls the fused kernel without torch.optim's bookkeeping and keeps pruned weights
+    at 0 through its state instead of a mask pass: it must give torch.optim.Adam's numbers with
+    the mask multiplied in after every step, and pruned weights exactly 0 after every step."""
+    config = TrainConfig(iterations=10, lr=1e-3, weight_decay=weight_decay)
+    g = torch.Generator().manual_seed(0)
+    mask = (torch.rand(4, 30, generator=g) < 0.5).float()
+    bias = torch.randn(4, 5, generator=g)
+    ours = [torch.randn(4, 30, generator=g) * mask, bias.clone()]
+    theirs = [p.clone().requires_grad_() for p in ours]
+    grads = [torch.zeros_like(p) for p in ours]
+    adam = _Adam(ours, grads, [mask, None], config)
+    reference = torch.optim.Adam(theirs, lr=config.lr, weight_decay=weight_decay)
+    for _ in range(20):
+        for grad, their in zip(grads, theirs):
+            grad.copy_(torch.randn(grad.shape, generator=g))
+            their.grad = grad.clone()
+        adam.step()
+        reference.step()
+        with torch.no_grad():
+            theirs[0].mul_(mask)
+        assert torch.count_nonzero(ours[0] * (1 - mask)) == 0
+        for mine, their in zip(ours, theirs):
+            assert torch.allclose(mine, their.detach(), rtol=0, atol=1e-7)
+    assert not torch.equal(ours[1], bias), "unmasked parameters train"
 
 
 def test_every_call_starts_fresh_and_same_seed_gives_same_numbers(mnist, run_a, result_a):
