@@ -88,7 +88,7 @@ def test_pruned_weights_stay_exactly_zero_with_adam(result_a, run_a):
 
 
 def test_pruned_weights_stay_exactly_zero_with_weight_decay(mnist, run_a):
-    """Adam's moments and L2 decay regrow pruned weights unless the mask is re-applied each step."""
+    """Adam's moments and L2 decay regrow pruned weights unless every step keeps them at 0."""
     config = TrainConfig(iterations=CONFIG.iterations, lr=CONFIG.lr, eval_every=CONFIG.eval_every, weight_decay=1e-2)
     result = train_stacked(models.build("lenet"), [run_a], mnist, config, device=CPU, progress=False)[0]
     assert_exactly_pruned_are_zero(result.final, run_a.mask)
