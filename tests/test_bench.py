@@ -4,6 +4,7 @@ import argparse
 import re
 
 import pytest
+import torch
 
 from ticketlab import bench
 
@@ -13,12 +14,25 @@ def test_textbook_loop_and_ticketlab_level_measure_positive_times():
     assert 0 < train <= total
     train, total = bench.ticketlab_level(iterations=20, seeds=2, eval_every=10, test_every=20)
     assert train > 0 and total > 0
+    assert bench.paper_level(iterations=100) > 0
+
+
+def test_a_paper_level_stacks_five_seeds_of_ticket_reinit_and_random_pruning():
+    runs = bench._level_runs(range(5), ("ticket", "reinit", "random-prune"))
+    assert len(runs) == 15
+    ticket, reinit, random_prune = runs[:3]
+    assert ticket.mask.percent_remaining == pytest.approx(reinit.mask.percent_remaining)
+    assert torch.equal(ticket.mask["fc1.weight"], reinit.mask["fc1.weight"])
+    assert not torch.equal(ticket.init["fc1.weight"], reinit.init["fc1.weight"])
+    assert not torch.equal(ticket.mask["fc1.weight"], random_prune.mask["fc1.weight"])
+    assert int(ticket.mask["fc1.weight"].sum()) == int(random_prune.mask["fc1.weight"].sum())
 
 
 def test_report_ends_with_speedup_line(monkeypatch, capsys):
     monkeypatch.setattr(bench, "matmul_peak", lambda: 100.0)
     monkeypatch.setattr(bench, "textbook_loop", lambda iterations: (8.0, 10.0))
     monkeypatch.setattr(bench, "ticketlab_level", lambda iterations, seeds: (1.0, 1.25))
+    monkeypatch.setattr(bench, "paper_level", lambda iterations: 1.5)
     assert bench.main(argparse.Namespace(quick=True, seeds=4, repeats=None)) == 0
     last = capsys.readouterr().out.strip().splitlines()[-1]
     assert re.fullmatch(r"bench: speedup 8\.0x over textbook, 96% of matmul peak", last), last
