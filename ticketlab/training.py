@@ -2,7 +2,7 @@
 
 ``train_stacked`` trains K runs of the same architecture together: their parameters are stacked
 along a leading axis and evaluated with batched matrix products (a hand-written backward pass
-for MLPs, ``torch.func.vmap`` and autograd for other models), so a 2-core CPU does a few large
+for MLPs, autograd for other models), so a 2-core CPU does a few large
 matrix products instead of many small ones. Each run keeps its own θ0, mask and batch order, so
 stacking changes speed, not results (``train_one`` is the plain one-network loop that tests
 compare it with).
@@ -22,7 +22,7 @@ import pandas as pd
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.func import functional_call, vmap
+from torch.func import functional_call
 from tqdm.auto import tqdm
 
 from .data import Splits
@@ -103,11 +103,31 @@ def default_device() -> torch.device:
     return torch.device("cpu")
 
 
+ALIGN = 16  # floats in the widest CPU vector (AVX-512): see _aligned
+
+
+def _aligned(stacked: torch.Tensor, fill: float = 0.0) -> tuple[torch.Tensor, torch.Tensor]:
+    """``stacked`` (K, ...) copied into rows padded to a multiple of ``ALIGN`` values: (flat, view).
+
+    Why: element-wise kernels (the fused Adam step) run whole vectors and finish a tensor's last
+    few values with scalar code, which rounds differently (no fused multiply-add). Unpadded, which
+    values of run k fall in that tail depends on how many runs share the stack, so the same run
+    gave different numbers beside different neighbours. Padded, every run's values sit at the same
+    vector positions whatever K is; the padding ``fill`` is never read by the model.
+    """
+    k, n = len(stacked), stacked[0].numel()
+    flat = torch.full((k, -(-n // ALIGN) * ALIGN), fill, dtype=stacked.dtype, device=stacked.device)
+    flat[:, :n] = stacked.reshape(k, n)
+    return flat, flat[:, :n].view(stacked.shape)
+
+
 class _Stack:
     """K runs of one architecture as stacked parameters, trained and evaluated in one pass.
 
     MLPs (LeNet, the toy MLP) use batched matrix products with a hand-written backward pass;
-    other models go through ``torch.func.vmap`` over ``functional_call`` and autograd.
+    other models go through ``functional_call`` and autograd, one run after another. Each
+    parameter lives in padded rows (``flat``, what Adam steps) seen through a (K, ...) view
+    (``params``, what the model uses), so that a run's numbers do not depend on its neighbours.
     """
 
     def __init__(self, model: nn.Module, runs: list[RunSpec], device: torch.device):
@@ -116,24 +136,32 @@ class _Stack:
         self.model = model.to(device)
         names = [n for n, _ in model.named_parameters()]
         self.layers = [n[: -len(".weight")] for n in names if n.endswith(".weight")] if isinstance(model, MLP) else None
-        self.params = {n: torch.stack([r.init[n] for r in runs]).to(device) for n in names}
+        stacked = {n: torch.stack([r.init[n] for r in runs]).to(device) for n in names}
+        self.flat, self.params = {}, {}
+        self.flat_grads, self.grads = {}, {}
+        for n, p in stacked.items():
+            self.flat[n], self.params[n] = _aligned(p)
+            self.flat_grads[n], self.grads[n] = _aligned(torch.zeros_like(p))
         if self.layers is None:
             for p in self.params.values():
                 p.requires_grad_()
-        self.grads = {n: torch.zeros_like(p) for n, p in self.params.items()}
         self.masks = {n: torch.stack([r.mask[n] for r in runs]).to(device) for n in runs[0].mask}
+        self.flat_masks = {n: _aligned(self.masks[n], fill=1.0)[0] if n in self.masks else None for n in names}
         self.enforce_masks()
-        self._vmapped = vmap(self._forward_one, in_dims=(0, 0))
-        self._vmapped_shared = vmap(self._forward_one, in_dims=(0, None))
 
-    def _forward_one(self, params, x):
-        return functional_call(self.model, params, (x,))
+    def _forward_each(self, params, x: torch.Tensor, shared: bool) -> torch.Tensor:
+        """Logits (K, B, C) of each run on its own inputs x[k] (or all on the same x), one run at a
+        time: ``torch.func.vmap`` would turn K convolutions into one grouped convolution whose
+        rounding depends on K, so a run's numbers would depend on its neighbours."""
+        k = next(iter(params.values())).shape[0]
+        return torch.stack([functional_call(self.model, {n: p[i] for n, p in params.items()}, (x if shared else x[i],))
+                            for i in range(k)])
 
     def gradients(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Fill ``self.grads`` with the gradient of Σ_k mean cross-entropy of run k on its batch
         (x: (K, B, ...), y: (K, B)) and return the logits (K, B, C)."""
         if self.layers is None:
-            logits = self._vmapped(self.params, x)
+            logits = self._forward_each(self.params, x, shared=False)
             loss = F.cross_entropy(logits.flatten(0, 1), y.flatten()) * len(x)  # = sum of per-run means
             grads = torch.autograd.grad(loss, list(self.params.values()))
             for g, name in zip(grads, self.params):
@@ -169,7 +197,7 @@ class _Stack:
     def forward_shared(self, params, x: torch.Tensor) -> torch.Tensor:
         """Logits (K, n, C) of every run on the same inputs x (n, ...); used for evaluation."""
         if self.layers is None:
-            return self._vmapped_shared(params, x)
+            return self._forward_each(params, x, shared=True)
         first = self.layers[0]
         weight = params[f"{first}.weight"]
         k, out, inp = weight.shape
@@ -272,8 +300,7 @@ def train_stacked(model: nn.Module, runs: list[RunSpec], data: Splits, config: T
     splits = {"val": (data.x_val.to(device), data.y_val.to(device)),
               "test": (data.x_test.to(device), data.y_test.to(device))}
     order = _BatchOrder(len(x_train), config.batch_size, [r.data_seed for r in runs], device)
-    optimizer = _Adam(list(stack.params.values()), list(stack.grads.values()),
-                      [stack.masks.get(n) for n in stack.params], config)
+    optimizer = _Adam(list(stack.flat.values()), list(stack.flat_grads.values()), list(stack.flat_masks.values()), config)
     tracker = _EarlyStop(stack, len(runs))
     rewinds = [stack.snapshot(k) for k in range(len(runs))] if rewind_iteration == 0 else None
     rows, train_correct = [], torch.zeros(len(runs))
