@@ -1,9 +1,9 @@
 """Training under a mask: many runs at once, the paper's protocol, nothing selected on test data.
 
 ``train_stacked`` trains K runs of the same architecture together: their parameters are stacked
-along a leading axis and evaluated with batched matrix products (a hand-written backward pass
-for MLPs, autograd for other models), so a 2-core CPU does a few large
-matrix products instead of many small ones. Each run keeps its own θ0, mask and batch order, so
+along a leading axis; MLPs are evaluated with batched matrix products and a hand-written backward
+pass, so a 2-core CPU does a few large matrix products instead of many small ones (other models go
+through autograd, one run after another). Each run keeps its own θ0, mask and batch order, so
 stacking changes speed, not results (``train_one`` is the plain one-network loop that tests
 compare it with).
 
@@ -110,7 +110,7 @@ def _aligned(stacked: torch.Tensor, fill: float = 0.0) -> tuple[torch.Tensor, to
     """``stacked`` (K, ...) copied into rows padded to a multiple of ``ALIGN`` values: (flat, view).
 
     Why: element-wise kernels (the fused Adam step) run whole vectors and finish a tensor's last
-    few values with scalar code, which rounds differently (no fused multiply-add). Unpadded, which
+    few values with scalar code, which can round differently. Unpadded, which
     values of run k fall in that tail depends on how many runs share the stack, so the same run
     gave different numbers beside different neighbours. Padded, every run's values sit at the same
     vector positions whatever K is; the padding ``fill`` is never read by the model.
