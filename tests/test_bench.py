@@ -10,12 +10,14 @@ import torch
 from ticketlab import bench
 
 
-def test_textbook_loop_and_ticketlab_level_measure_positive_times():
+def test_textbook_loop_and_ticketlab_level_run_end_to_end():
+    """Smoke test on real training; what the steady-state figures mean is tested with a fake timer below."""
     train, total = bench.textbook_loop(iterations=6, eval_every=3)
     assert 0 < train <= total
     train, total = bench.ticketlab_level(iterations=20, seeds=2, eval_every=10, test_every=20)
-    assert math.isfinite(train) and total > 0  # a steady-state difference of 10 and 20 iterations: noise can win
-    assert math.isfinite(bench.paper_level(iterations=100))
+    assert total > 0
+    # steady-state figures are differences of 20 and 10 iterations here, which noise may turn negative
+    assert math.isfinite(train) and math.isfinite(bench.paper_level(iterations=100))
 
 
 def test_steady_state_timing_cancels_what_every_call_pays_once(monkeypatch):

@@ -234,7 +234,7 @@ def main(args: argparse.Namespace) -> int:
     for _ in range(repeats):
         peak.append(matmul_peak())
         textbook.append(textbook_loop(textbook_iterations))
-        # evaluated as the lecture does (test every 200 for its curves), so its projection is honest
+        # evaluated as the lecture is (test every lecture.test_every, for its curves): an honest projection
         ours.append(ticketlab_level(stacked_iterations, args.seeds, test_every=lecture.test_every))
         paper_level_ms.append(paper_level(paper_iterations))
     best_peak = max(peak)
