@@ -78,11 +78,9 @@ print(f"scale {SCALE!r}: LeNet-300-100 on MNIST, {CONFIG.iterations:,} iteration
 # reaches its lowest validation loss at iteration $j'$ with test accuracy $a'$. The hypothesis: there
 # is an $m$ with
 #
-# | condition | in plain words |
-# |---|---|
-# | $j' \le j$ | the subnetwork learns **at least as fast** (commensurate training time) |
-# | $a' \ge a$ | it is **at least as accurate** on the test set (commensurate accuracy) |
-# | $\lVert m \rVert_0 \ll \lvert\theta\rvert$ | it keeps **far fewer** weights (the ones of $m$ are few) |
+# - $j' \le j$: the subnetwork learns **at least as fast** (commensurate training time),
+# - $a' \ge a$: it is **at least as accurate** on the test set (commensurate accuracy),
+# - $\lVert m \rVert_0 \ll \lvert\theta\rvert$: it keeps **far fewer** weights (the ones of $m$ are few).
 #
 # Such an $m$ together with $\theta_0$ is a **winning ticket**.
 
