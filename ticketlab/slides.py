@@ -41,6 +41,14 @@ NPM_PACKAGES = ("reveal.js", "requirejs", "jquery", "mathjax")
 HIDE_INPUT_TAGS = ("hide-input", "remove-input")
 REMOVE_CELL_TAGS = ("remove-cell",)
 
+# nbconvert's deck re-typesets the current slide on every slide change by calling MathJax
+# directly. When that happens while MathJax is still typesetting the page (a deck opened at a
+# slide, or slides changed quickly), both write their output and formulas show twice: half the
+# loads of notebook 02 at its second sub-slide did in headless Chromium. Queued behind MathJax's
+# own work, the re-typesetting cannot race with it (0 of 16 loads).
+RERENDER_DIRECT = "MathJax.Hub.Rerender(Reveal.getCurrentSlide());"
+RERENDER_QUEUED = 'MathJax.Hub.Queue(["Rerender", MathJax.Hub, Reveal.getCurrentSlide()]);'
+
 # nbconvert's reveal template without the blocks that import code from a CDN: mermaid (the
 # course draws its diagrams with matplotlib) and the widget renderer (a static deck has no kernel).
 OFFLINE_TEMPLATE = """{%- extends 'index.html.j2' -%}
@@ -77,7 +85,7 @@ def build_decks(notebooks_dir, out_dir) -> list[Path]:
         resources = {"metadata": {"name": notebook.stem, "path": str(notebook.parent)}}
         body, _ = exporter.from_notebook_node(_read_for_slides(notebook), resources=resources)
         deck = out / f"{notebook.stem}.html"
-        deck.write_text(body, encoding="utf-8")
+        deck.write_text(body.replace(RERENDER_DIRECT, RERENDER_QUEUED), encoding="utf-8")
         decks.append(deck)
     return decks
 
