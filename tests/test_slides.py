@@ -238,7 +238,7 @@ def test_figure_slide_renders_in_headless_chromium(demo_deck, tmp_path):
 def test_formulas_of_a_slide_opened_directly_show_once(demo_deck, tmp_path):
     """Opening a deck at a slide changes slides while MathJax is still typesetting; nbconvert's
     direct re-typesetting then drew formulas twice in about half the loads. Every load must
-    look the same (four loads: a direct call would pass all four about one time in eight)."""
+    look the same (four loads: a direct call doubles about half of them, so it rarely passes)."""
     import numpy as np
     from PIL import Image
 

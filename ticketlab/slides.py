@@ -45,7 +45,7 @@ REMOVE_CELL_TAGS = ("remove-cell",)
 # directly. When that happens while MathJax is still typesetting the page (a deck opened at a
 # slide, or slides changed quickly), both write their output and formulas show twice: half the
 # loads of notebook 02 at its second sub-slide did in headless Chromium. Queued behind MathJax's
-# own work, the re-typesetting cannot race with it (0 of 16 loads).
+# own work, the re-typesetting cannot race with it (0 of 24 loads).
 RERENDER_DIRECT = "MathJax.Hub.Rerender(Reveal.getCurrentSlide());"
 RERENDER_QUEUED = 'MathJax.Hub.Queue(["Rerender", MathJax.Hub, Reveal.getCurrentSlide()]);'
 
