@@ -52,9 +52,11 @@ def test_report_ends_with_speedup_line(monkeypatch, capsys):
     monkeypatch.setattr(bench, "matmul_peak", lambda: 100.0)
     monkeypatch.setattr(bench, "textbook_loop", lambda iterations: (8.0, 10.0))
     monkeypatch.setattr(bench, "ticketlab_level", lambda iterations, seeds, test_every: (1.0, 1.25))
-    monkeypatch.setattr(bench, "paper_level", lambda iterations: 1.5)
+    monkeypatch.setattr(bench, "paper_level", lambda iterations, round_=1: 1.5 if round_ == 1 else 1.0)
     assert bench.main(argparse.Namespace(quick=True, seeds=4, repeats=None)) == 0
-    last = capsys.readouterr().out.strip().splitlines()[-1]
+    out = capsys.readouterr().out
+    assert "1.50 ms/run-iteration with evaluation; 1.00 from level 11 on (8.6% of the first layer" in out
+    last = out.strip().splitlines()[-1]
     assert re.fullmatch(r"bench: speedup 8\.0x over textbook, 96% of matmul peak", last), last
 
 
@@ -62,6 +64,25 @@ def test_projection_counts_every_distinct_run():
     config = bench.ExperimentConfig.at_scale("smoke", seeds=(0, 1), conditions=("ticket", "reinit"))
     runs = 2 * (config.rounds + 1) + 2 * len(config.control_rounds)
     assert bench.projected_hours(config, 1.0) == runs * config.iterations * 1.0 / 3.6e6
+
+
+def test_projection_times_the_sparse_rounds_at_their_own_speed():
+    """The paper's first layer is at most 10% left from round 11 (8.6%) on: those rounds train
+    with sparse kernels and are projected at the speed measured for them."""
+    config = bench.ExperimentConfig.at_scale("paper", conditions=("ticket", "reinit", "random-prune"))
+    assert bench.first_sparse_round(config) == 11
+    assert bench.first_sparse_round(config.replace(rounds=10)) is None
+    dense_runs = 5 + 10 * 15  # round 0 trains the ticket only
+    sparse_runs = 8 * 15
+    expected = (dense_runs * 2.0 + sparse_runs * 1.0) * config.iterations / 3.6e6
+    assert bench.projected_hours(config, 2.0, sparse_ms=1.0) == pytest.approx(expected)
+    assert bench.projected_hours(config, 2.0) == pytest.approx((dense_runs + sparse_runs) * 2.0 * config.iterations / 3.6e6)
+
+
+def test_sparse_level_runs_have_the_layer_sizes_of_their_round():
+    runs = bench._level_runs(range(2), ("ticket", "random-prune"), round_=11)
+    for run in runs:
+        assert run.mask["fc1.weight"].mean().item() == pytest.approx(0.8 ** 11, abs=1e-3)
 
 
 def test_masked_vs_sparse_times_every_density_and_rejects_bad_ones():

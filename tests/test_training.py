@@ -12,6 +12,7 @@ from ticketlab import data, models, pruning
 from ticketlab.data import Splits
 from ticketlab.errors import ConfigError
 from ticketlab.masks import Mask
+from ticketlab import training
 from ticketlab.training import RunSpec, TrainConfig, _Adam, _Stack, train_one, train_stacked
 
 CPU = "cpu"  # exact-equality checks need one deterministic device, whatever the machine has
@@ -174,6 +175,73 @@ def test_runs_in_a_stack_are_independent(stacked_results, run_b):
     assert_exactly_pruned_are_zero(b.final, run_b.mask)
     assert not torch.allclose(a.final["fc1.weight"], a_reshuffled.final["fc1.weight"]), "data_seed was ignored"
     assert a.curve["val_loss"].iloc[-1] != a_reshuffled.curve["val_loss"].iloc[-1]
+
+
+# --- the sparse first layer (at most SPARSE_DENSITY of it left, on the CPU) ----------------------
+
+
+@pytest.fixture(scope="module")
+def sparse_runs():
+    """LeNet with 4.9% of every layer left (the first layer trains sparsely; 11,525 survivors there,
+    so the CSR rows need padding entries), three seeds."""
+    runs = []
+    for seed in range(3):
+        init = theta0(seed)
+        runs.append(RunSpec(init, random_mask(init, 0.049, seed=30 + seed), data_seed=seed))
+    return runs
+
+
+def test_only_sparse_enough_mlps_on_the_cpu_take_the_sparse_path(run_a, sparse_runs):
+    lenet, cpu = models.build("lenet"), torch.device("cpu")
+    assert training._trains_sparse(lenet, sparse_runs[0], cpu)
+    assert not training._trains_sparse(lenet, run_a, cpu)  # 20% left: dense products are faster
+    assert not training._trains_sparse(lenet, sparse_runs[0], torch.device("meta"))  # measured on CPUs only
+    init = theta0(0, "conv2")
+    conv = RunSpec(init, random_mask(init, 0.05, seed=1), data_seed=0)
+    assert not training._trains_sparse(models.build("conv2"), conv, cpu)
+
+
+def test_sparse_first_layer_trains_like_the_textbook_loop(mnist, sparse_runs):
+    """Same protocol, another summation order: the numbers agree to float rounding, and pruned
+    weights (and the CSR padding entries at pruned positions) stay exactly 0."""
+    run = sparse_runs[0]
+    result = train_stacked(models.build("lenet"), [run], mnist, CONFIG, rewind_iteration=REWIND_AT, device=CPU,
+                           progress=False)[0]
+    model = models.build("lenet")
+    model.load_state_dict(run.init)
+    reference = train_one(model, run.mask, mnist, CONFIG, data_seed=run.data_seed)
+    assert_same_run(result, reference, atol=1e-5)
+    for weights in (result.final, result.rewind):
+        assert_exactly_pruned_are_zero(weights, run.mask)
+
+
+def test_sparse_first_layer_keeps_pruned_weights_at_zero_with_weight_decay(mnist, sparse_runs):
+    config = TrainConfig(iterations=CONFIG.iterations, lr=CONFIG.lr, eval_every=CONFIG.eval_every, weight_decay=1e-2)
+    result = train_stacked(models.build("lenet"), sparse_runs[:1], mnist, config, device=CPU, progress=False)[0]
+    assert_exactly_pruned_are_zero(result.final, sparse_runs[0].mask)
+
+
+def test_sparse_first_layer_is_used_and_rounds_differently_from_dense(mnist, sparse_runs, monkeypatch):
+    sparse = train_stacked(models.build("lenet"), sparse_runs[:1], mnist, CONFIG, device=CPU, progress=False)[0]
+    monkeypatch.setattr(training, "SPARSE_DENSITY", 0.0)
+    dense = train_stacked(models.build("lenet"), sparse_runs[:1], mnist, CONFIG, device=CPU, progress=False)[0]
+    assert not torch.equal(sparse.final["fc1.weight"], dense.final["fc1.weight"]), "the sparse path was not taken"
+    assert_same_run(sparse, dense, atol=1e-5)
+
+
+def test_a_sparse_run_gets_the_same_numbers_whatever_shares_its_stack(mnist, sparse_runs, run_b):
+    """Bit for bit: alone, beside another sparse run, third of three, or beside a dense run (which
+    then trains in its own stack, so the choice of kernels is the run's own)."""
+    model = models.build("lenet")
+    alone = train_stacked(model, sparse_runs[:1], mnist, CONFIG, device=CPU, progress=False)[0]
+    with_one = train_stacked(model, [sparse_runs[1], sparse_runs[0]], mnist, CONFIG, device=CPU, progress=False)[1]
+    third = train_stacked(model, [sparse_runs[2], sparse_runs[1], sparse_runs[0]], mnist, CONFIG, device=CPU,
+                          progress=False)[2]
+    mixed = train_stacked(model, [run_b, sparse_runs[0]], mnist, CONFIG, device=CPU, progress=False)
+    dense_alone = train_stacked(model, [run_b], mnist, CONFIG, device=CPU, progress=False)[0]
+    for result in (with_one, third, mixed[1]):
+        assert_same_run(result, alone, atol=0)
+    assert_same_run(mixed[0], dense_alone, atol=0)
 
 
 @pytest.mark.parametrize("name, n_in", [("lenet", 784), ("toy-mlp", 2)])
