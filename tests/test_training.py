@@ -8,11 +8,10 @@ import numpy as np
 import pytest
 import torch
 
-from ticketlab import data, models, pruning
+from ticketlab import data, models, pruning, training
 from ticketlab.data import Splits
 from ticketlab.errors import ConfigError
 from ticketlab.masks import Mask
-from ticketlab import training
 from ticketlab.training import RunSpec, TrainConfig, _Adam, _Stack, train_one, train_stacked
 
 CPU = "cpu"  # exact-equality checks need one deterministic device, whatever the machine has

@@ -158,10 +158,10 @@ class _SparseFirstLayer:
 
     def __init__(self, dense: torch.Tensor, mask: torch.Tensor):
         k, out, inp = dense.shape
-        self.shape, self.keep = (k, out, inp), mask.bool()
-        pattern = self.keep.clone()
-        for run, count in enumerate(self.keep.sum((1, 2)).tolist()):
-            padding = (~self.keep[run]).flatten().nonzero().squeeze(1)[: -count % ALIGN]
+        self.shape, keep = (k, out, inp), mask.bool()
+        pattern = keep.clone()
+        for run, count in enumerate(keep.sum((1, 2)).tolist()):
+            padding = (~keep[run]).flatten().nonzero().squeeze(1)[: -count % ALIGN]  # the first pruned positions
             pattern[run].view(-1)[padding] = True
         where = pattern.nonzero()  # (nnz, 3): run, row, column, in CSR order
         self.pattern = pattern
@@ -169,7 +169,7 @@ class _SparseFirstLayer:
         self.col = where[:, 0] * inp + where[:, 2]
         self.values = dense[pattern].contiguous()
         self.grads = torch.zeros_like(self.values)
-        self.adam_mask = self.keep[pattern].float()  # 0 at the padding entries: Adam never moves them
+        self.adam_mask = keep[pattern].float()  # 0 at the padding entries: Adam never moves them
 
     def forward(self, x: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
         """(K, B, out) pre-activations of x (K, B, in); keeps what ``backward`` needs."""
