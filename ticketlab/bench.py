@@ -34,7 +34,7 @@ from .lottery import CONDITIONS, ExperimentConfig
 from .masks import Mask
 from .models import build
 from .pruning import counts_after_rounds, layer_rates, prune_magnitude, prune_random
-from .training import SPARSE_DENSITY, RunSpec, TrainConfig, train_stacked
+from .training import RunSpec, TrainConfig, sparse_enough, train_stacked
 
 HELP = "measure training speed: matmul peak, a textbook loop and ticketlab, side by side"
 LENET_FLOP_PER_ITERATION = 6 * 60 * (784 * 300 + 300 * 100 + 100 * 10)  # forward + backward, batch 60
@@ -235,12 +235,12 @@ def projected_hours(config: ExperimentConfig, ms_per_run_iteration: float, spars
 
 
 def first_sparse_round(config: ExperimentConfig) -> int | None:
-    """The first pruning round of ``config`` whose first layer has at most ``SPARSE_DENSITY`` of
-    its weights left, so that its runs train it with sparse kernels (None: no such round)."""
+    """The first pruning round of ``config`` whose first layer is sparse enough for its runs to
+    train it with sparse kernels (``training.sparse_enough``; None: no such round)."""
     sizes = {n: p.numel() for n, p in build(config.model).named_parameters() if n.endswith(".weight")}
     first = next(iter(sizes))
     for round_ in range(1, config.rounds + 1):
-        if counts_after_rounds(sizes, config.rates(), round_)[first] <= SPARSE_DENSITY * sizes[first]:
+        if sparse_enough(counts_after_rounds(sizes, config.rates(), round_)[first], sizes[first]):
             return round_
     return None
 

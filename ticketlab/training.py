@@ -126,15 +126,21 @@ def _aligned(stacked: torch.Tensor, fill: float = 0.0) -> tuple[torch.Tensor, to
 SPARSE_DENSITY = 0.1  # at most this share of the first layer left: sparse kernels (see _SparseFirstLayer)
 
 
+def sparse_enough(remaining: int, weights: int) -> bool:
+    """Whether a first layer with ``remaining`` of its ``weights`` left trains with sparse kernels
+    (the one rule: training applies it, the benchmark's projection counts rounds with it)."""
+    return remaining <= SPARSE_DENSITY * weights
+
+
 def _trains_sparse(model: nn.Module, run: RunSpec, device: torch.device) -> bool:
-    """Whether ``run`` trains its first layer with sparse kernels: an MLP on the CPU with at most
-    ``SPARSE_DENSITY`` of that layer's weights left. Decided by the run alone, so that its numbers
-    never depend on the runs stacked beside it."""
+    """Whether ``run`` trains its first layer with sparse kernels: an MLP on the CPU whose first
+    layer is ``sparse_enough``. Decided by the run alone, so that its numbers never depend on the
+    runs stacked beside it."""
     if not isinstance(model, MLP) or device.type != "cpu":
         return False
     first = next(n for n, _ in model.named_parameters() if n.endswith(".weight"))
     mask = run.mask.get(first)
-    return mask is not None and int(torch.count_nonzero(mask)) <= SPARSE_DENSITY * mask.numel()
+    return mask is not None and sparse_enough(int(torch.count_nonzero(mask)), mask.numel())
 
 
 class _SparseFirstLayer:
