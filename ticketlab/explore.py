@@ -23,7 +23,7 @@ from torch import nn
 from tqdm.auto import tqdm
 
 from . import data as datasets
-from . import lottery, trees
+from . import lottery
 from .errors import ConfigError
 from .masks import Mask
 from .models import build, prunable_names
@@ -107,6 +107,8 @@ def _load_stack(store: Store, key: str, count: int) -> list[RunResult]:
 
 def tree_summary(named_trees: dict, data) -> pd.DataFrame:
     """Size and accuracy on each split of fitted trees (``trees.TreeData`` splits), one row per tree."""
+    from . import trees  # here, not at the top: scikit-learn takes a second to import and only notebook 01 needs it
+
     splits = {"train": (data.X_train, data.y_train), "validation": (data.X_val, data.y_val),
               "test": (data.X_test, data.y_test)}
     return pd.DataFrame([{"tree": name, "leaves": trees.n_leaves(tree),

@@ -282,7 +282,7 @@ class _Stack:
             activations.append(h.relu_() if i < len(self.layers) - 1 else h)
         logits = activations.pop()
         grad = torch.softmax(logits, -1)  # d(mean CE)/d(logits) = (softmax - one_hot) / B
-        grad.scatter_add_(-1, y.unsqueeze(-1), torch.full(y.unsqueeze(-1).shape, -1.0, device=grad.device))
+        grad.scatter_(-1, y.unsqueeze(-1), -1.0, reduce="add")
         grad.mul_(1.0 / y.shape[1])
         for i in reversed(range(len(self.layers))):
             layer, inputs = self.layers[i], activations[i]
@@ -359,11 +359,14 @@ class _Adam:
         self.exp_avgs = [torch.zeros_like(p) for p in self.params]
         self.exp_avg_sqs = [torch.zeros_like(p) if m is None else torch.zeros_like(p).masked_fill_(m == 0, math.inf)
                             for p, m in zip(self.params, masks)]
-        self.steps = [torch.zeros((), dtype=torch.float32, device=p.device) for p in self.params]
+        # one step counter that every parameter's entry points to: the fused kernel only reads it, and
+        # one increment costs a twentieth of what ``_foreach_add_`` over a list does per step
+        self.step_count = torch.zeros((), dtype=torch.float32, device=self.params[0].device)
+        self.steps = [self.step_count] * len(self.params)
         self.lr, self.weight_decay = config.lr, config.weight_decay
 
     def step(self) -> None:
-        torch._foreach_add_(self.steps, 1)
+        self.step_count.add_(1)
         torch._fused_adam_(self.params, self.grads, self.exp_avgs, self.exp_avg_sqs, [], self.steps,
                            lr=self.lr, beta1=0.9, beta2=0.999, weight_decay=self.weight_decay, eps=1e-8,
                            amsgrad=False, maximize=False)
@@ -383,9 +386,11 @@ class _BatchOrder:
     def next(self) -> torch.Tensor:
         if self.position == self.per_epoch:
             perms = [torch.randperm(self.n, generator=g)[: self.per_epoch * self.batch_size] for g in self.generators]
-            self.epoch = torch.stack(perms).view(len(perms), self.per_epoch, self.batch_size).to(self.device)
+            # (batch, run, sample): each step's indices are one contiguous block, flattened without a copy
+            epoch = torch.stack(perms).view(len(perms), self.per_epoch, self.batch_size).transpose(0, 1)
+            self.epoch = epoch.contiguous().to(self.device)
             self.position = 0
-        batch = self.epoch[:, self.position]
+        batch = self.epoch[self.position]
         self.position += 1
         return batch  # (K, batch_size)
 
@@ -427,8 +432,9 @@ def train_stacked(model: nn.Module, runs: list[RunSpec], data: Splits, config: T
     bar = tqdm(range(1, config.iterations + 1), desc=desc, disable=not progress, leave=False, mininterval=0.5)
     for it in bar:
         idx = order.next()
-        xb = x_train.index_select(0, idx.flatten()).view(*idx.shape, *x_train.shape[1:])  # 4x faster than x[idx]
-        yb = y_train.index_select(0, idx.flatten()).view(idx.shape)
+        flat = idx.view(-1)
+        xb = x_train.index_select(0, flat).view(*idx.shape, *x_train.shape[1:])  # 4x faster than x[idx]
+        yb = y_train.index_select(0, flat).view(idx.shape)
         logits = stack.gradients(xb, yb)
         if updates:
             updates.before_step()
