@@ -126,6 +126,26 @@ def test_squared_updates_are_zero_exactly_on_pruned_weights(result_a, run_a):
         assert torch.equal(updates[survivors] > 0, moved), f"{name}: recorded updates disagree with movement"
 
 
+def test_squared_updates_sum_the_square_of_every_step(mnist, run_a):
+    """Karnin's Σ(Δw)² over steps, checked against the weights after 1, 2 and 3 steps (the same run
+    trained 1, 2 and 3 iterations passes through the same weights): summed in step order, it is
+    exact; the square of the total change alone would differ."""
+    start = {n: w * run_a.mask[n] if n in run_a.mask else w for n, w in run_a.init.items()}  # pruned: 0 from the start
+    weights, tracked = [start], None
+    for steps in (1, 2, 3):
+        config = TrainConfig(iterations=steps, lr=CONFIG.lr, eval_every=steps)
+        result = train_stacked(models.build("lenet"), [run_a], mnist, config, device=CPU, progress=False,
+                               track_updates=True)[0]
+        weights.append(result.final)
+        tracked = result.squared_updates
+    for name in tracked:
+        expected = torch.zeros_like(tracked[name])
+        for before, after in zip(weights, weights[1:]):
+            expected += (after[name] - before[name]) ** 2
+        assert torch.equal(tracked[name], expected), name
+        assert not torch.equal(tracked[name], (weights[-1][name] - weights[0][name]) ** 2), name
+
+
 # --- stacking, fresh optimizer, seeds --------------------------------------------------------
 
 

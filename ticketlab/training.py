@@ -460,18 +460,21 @@ class _UpdateTracker:
     """Accumulates the squared change of every prunable weight at every step."""
 
     def __init__(self, stack: _Stack):
-        self.params = {n: stack.params[n] for n in stack.masks}
-        self.total = {n: torch.zeros_like(p) for n, p in self.params.items()}
+        self.names = list(stack.masks)
+        self.params = [stack.params[n].detach() for n in self.names]
+        self.total = [torch.zeros_like(p) for p in self.params]
+        self.change = [torch.zeros_like(p) for p in self.params]  # reused every step: no allocation
 
     def before_step(self) -> None:
-        self.previous = {n: p.detach().clone() for n, p in self.params.items()}
+        torch._foreach_copy_(self.change, self.params)
 
     def after_step(self) -> None:
-        for n, p in self.params.items():
-            self.total[n].add_((p.detach() - self.previous[n]) ** 2)
+        torch._foreach_sub_(self.change, self.params)  # w_before - w_after: its square is (Δw)²
+        torch._foreach_mul_(self.change, self.change)
+        torch._foreach_add_(self.total, self.change)
 
     def run(self, k: int) -> dict[str, torch.Tensor]:
-        return {n: t[k].cpu().clone() for n, t in self.total.items()}
+        return {n: t[k].cpu().clone() for n, t in zip(self.names, self.total)}
 
 
 class _EarlyStop:
