@@ -30,12 +30,14 @@ class Recorder:
 
     def __init__(self, monkeypatch):
         self.stacks: list[int] = []
+        self.iterations: list[int] = []
         self.specs: dict[tuple[str, int, int], object] = {}
         train, build_spec = lottery.train_stacked, lottery._run_spec_for
 
-        def record_training(model, runs, *args, **kwargs):
+        def record_training(model, runs, data, config, *args, **kwargs):
             self.stacks.append(len(runs))
-            return train(model, runs, *args, **kwargs)
+            self.iterations.append(config.iterations)
+            return train(model, runs, data, config, *args, **kwargs)
 
         def record_spec(config, store, condition, seed, round_):
             spec = build_spec(config, store, condition, seed, round_)
@@ -273,6 +275,28 @@ def test_rewinding_starts_later_rounds_from_theta_k(tmp_path, monkeypatch):
     assert not torch.equal(rewind["fc1.weight"], theta0(0, "toy-mlp")["fc1.weight"])
     for condition in ("ticket", "random-prune"):
         assert_equal_tensors(recorder.specs[condition, 0, 1].init, rewind)
+
+
+def test_rewinding_reuses_the_stored_dense_run_bit_for_bit(tmp_path, monkeypatch):
+    """With the resetting experiment's round 0 stored, a rewinding experiment trains only the k
+    iterations that give θk, and every stored number and tensor, in round 0 and after, equals the
+    rewinding experiment trained from scratch."""
+    config = ExperimentConfig.at_scale("smoke", model="toy-mlp", iterations=40, eval_every=20, rounds=1, seeds=SEEDS,
+                                       control_rounds=(1,), conditions=("ticket", "reinit"), rewind_iteration=10)
+    scratch = Store(tmp_path / "scratch")
+    run_experiment(config, scratch, device=CPU, progress=False)
+    shared = Store(tmp_path / "shared")
+    run_experiment(config.replace(rewind_iteration=0, rounds=0, control_rounds=()), shared, device=CPU, progress=False)
+    recorder = Recorder(monkeypatch)
+    run_experiment(config, shared, device=CPU, progress=False)
+    assert recorder.iterations == [10, 40] and recorder.stacks == [2, 4]  # θk of both seeds, then round 1
+    for condition, seed, round_ in [("ticket", s, 0) for s in SEEDS] + [(c, s, 1) for c in ("ticket", "reinit") for s in SEEDS]:
+        key = run_key(config.run_spec(condition, seed, round_))
+        assert shared.summary(key) == scratch.summary(key)
+        assert shared.curve(key).equals(scratch.curve(key))
+        names = ["mask"] + (["final"] if condition == "ticket" else []) + (["rewind"] if round_ == 0 else [])
+        for name in names:
+            assert_equal_tensors(shared.tensors(key, name), scratch.tensors(key, name))
 
 
 # --- configuration ----------------------------------------------------------------------------

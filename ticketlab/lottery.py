@@ -248,6 +248,8 @@ def _run_round(config: ExperimentConfig, store: Store, round_: int, progress: bo
         return
     with store.lock():  # another process may have finished them while we waited
         todo = [(c, s) for c, s in todo if not store.has(run_key(config.run_spec(c, s, round_)))]
+        if round_ == 0 and config.rewind_iteration:
+            todo = _rewind_from_reset(config, store, todo, progress, device)
         if not todo:
             return
         data = datasets.load(config.dataset)
@@ -257,6 +259,34 @@ def _run_round(config: ExperimentConfig, store: Store, round_: int, progress: bo
                                 device=device, progress=progress, desc=f"round {round_}: {len(specs)} runs")
         for (condition, seed), spec, result in zip(todo, specs, results):
             _save(config, store, condition, seed, round_, spec.mask, result)
+
+
+def _rewind_from_reset(config: ExperimentConfig, store: Store, todo: list, progress: bool, device) -> list:
+    """Round 0 of a rewinding experiment from the stored round 0 of the resetting one; returns
+    the runs still to train.
+
+    Why: both are the same dense run (same θ0, data seed and protocol); rewinding only keeps θk
+    as well. So the stored run's curve, summary and final weights are copied and θk comes from
+    training k iterations, which are the first k iterations of that run bit for bit (a run's
+    numbers never depend on when evaluation happens or which runs share its stack). Notebook 04's
+    rewinding extension thereby skips retraining the dense network that notebook 02 trained.
+    """
+    reset = config.replace(rewind_iteration=0)
+    reusable = [(c, s) for c, s in todo if store.has(run_key(reset.run_spec(c, s, 0)))]
+    if not reusable:
+        return todo
+    data = datasets.load(config.dataset)
+    k = config.rewind_iteration
+    first_k = dataclasses.replace(config.train_config(), iterations=k, eval_every=k, test_every=None)
+    specs = [_run_spec_for(config, store, c, s, 0) for c, s in reusable]
+    results = train_stacked(build(config.model, in_shape=data.input_shape), specs, data, first_k, device=device,
+                            progress=progress, desc=f"round 0: θ{k} of {len(specs)} stored runs")
+    for (condition, seed), result in zip(reusable, results):
+        stored = run_key(reset.run_spec(condition, seed, 0))
+        tensors = {name: store.tensors(stored, name) for name in ("mask", "final")}
+        store.save(run_key(config.run_spec(condition, seed, 0)), config.run_spec(condition, seed, 0),
+                   store.summary(stored), store.curve(stored), {**tensors, "rewind": result.final})
+    return [run for run in todo if run not in reusable]
 
 
 def _save(config, store, condition, seed, round_, mask, result) -> None:
