@@ -284,8 +284,8 @@ def _rewind_from_reset(config: ExperimentConfig, store: Store, todo: list, progr
     for (condition, seed), result in zip(reusable, results):
         stored = run_key(reset.run_spec(condition, seed, 0))
         tensors = {name: store.tensors(stored, name) for name in ("mask", "final")}
-        store.save(run_key(config.run_spec(condition, seed, 0)), config.run_spec(condition, seed, 0),
-                   store.summary(stored), store.curve(stored), {**tensors, "rewind": result.final})
+        spec = config.run_spec(condition, seed, 0)
+        store.save(run_key(spec), spec, store.summary(stored), store.curve(stored), {**tensors, "rewind": result.final})
     return [run for run in todo if run not in reusable]
 
 
