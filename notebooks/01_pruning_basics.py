@@ -49,9 +49,7 @@
 # stored in `results/` and loaded, not retrained, when you run the notebook again.
 
 # %% slideshow={"slide_type": "skip"}
-import seaborn as sns
-
-from ticketlab import data, diagrams, explore, trees, widgets
+from ticketlab import data, diagrams, explore, plots, trees, widgets
 from ticketlab.exercises import check_magnitude_prune
 from ticketlab.lottery import ExperimentConfig, initial_weights, scale_from_env
 from ticketlab.masks import Mask
@@ -59,7 +57,7 @@ from ticketlab.models import build, count_weights
 from ticketlab.training import RunSpec, TrainConfig
 
 # %matplotlib inline
-sns.set_theme()
+plots.use_course_style()  # seaborn's default look
 
 SCALE = scale_from_env()  # "lecture" unless TICKETLAB_SCALE says smoke or paper
 CONFIG = ExperimentConfig.at_scale(SCALE)  # LeNet-300-100 on MNIST: Adam, lr 1.2e-3, batch 60

@@ -42,7 +42,6 @@
 
 # %% slideshow={"slide_type": "skip"}
 import numpy as np
-import seaborn as sns
 
 from ticketlab import data, diagrams, explore, plots, widgets
 from ticketlab.exercises import check_percent_remaining
@@ -50,7 +49,7 @@ from ticketlab.lottery import ExperimentConfig, run_experiment, scale_from_env
 from ticketlab.models import build, count_weights
 
 # %matplotlib inline
-sns.set_theme()
+plots.use_course_style()  # seaborn's default look
 
 SCALE = scale_from_env()  # "lecture" unless TICKETLAB_SCALE says smoke or paper
 TICKET_ROUND = 7  # 7 rounds of 20% pruning leave 21.1% of LeNet's weights

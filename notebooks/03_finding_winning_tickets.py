@@ -50,7 +50,6 @@ import time
 
 import numpy as np
 import pandas as pd
-import seaborn as sns
 
 from ticketlab import analysis, diagrams, plots, pruning
 from ticketlab.exercises import check_early_stop, check_reset
@@ -58,7 +57,7 @@ from ticketlab.lottery import CONDITIONS, SCALES, ExperimentConfig, run_experime
 from ticketlab.widgets import round_browser
 
 # %matplotlib inline
-sns.set_theme()
+plots.use_course_style()  # seaborn's default look
 pd.set_option("display.precision", 3)
 
 SCALE = scale_from_env()  # "lecture" unless the environment variable TICKETLAB_SCALE names another

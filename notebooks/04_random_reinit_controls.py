@@ -40,7 +40,6 @@
 import time
 
 import pandas as pd
-import seaborn as sns
 import torch
 
 from ticketlab import analysis, plots, report
@@ -48,7 +47,7 @@ from ticketlab.exercises import check_random_prune
 from ticketlab.lottery import CONDITIONS, ExperimentConfig, run_experiment, scale_from_env
 
 # %matplotlib inline
-sns.set_theme()
+plots.use_course_style()  # seaborn's default look
 pd.set_option("display.precision", 3)
 
 SCALE = scale_from_env()  # "lecture" unless the environment variable TICKETLAB_SCALE names another

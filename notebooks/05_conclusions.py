@@ -40,13 +40,12 @@
 import time
 
 import pandas as pd
-import seaborn as sns
 
 from ticketlab import bench, plots, report
 from ticketlab.lottery import CONDITIONS, ExperimentConfig, run_experiment, scale_from_env
 
 # %matplotlib inline
-sns.set_theme()
+plots.use_course_style()  # seaborn's default look
 pd.set_option("display.precision", 3)
 pd.set_option("display.max_colwidth", 120)
 

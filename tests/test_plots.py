@@ -243,3 +243,16 @@ def test_reproduction_scoreboard_colours_each_verdict(results, close):
     assert fig.get_suptitle().endswith(f"{counts['reproduced']} reproduced, {counts['partly']} partly, {counts['not']} not")
     with pytest.raises(ConfigError, match="lacks verdict"):
         plots.reproduction_scoreboard(table.drop(columns="verdict"))
+
+
+def test_course_style_is_seaborns_default_theme_without_importing_seaborn():
+    """The notebooks call ``plots.use_course_style()`` instead of ``seaborn.set_theme()``; it must
+    set exactly what seaborn sets (bar ``image.cmap``: every course image names its colormap)."""
+    seaborn = pytest.importorskip("seaborn")
+    with matplotlib.rc_context():
+        seaborn.set_theme()
+        expected = dict(matplotlib.rcParams)
+    with matplotlib.rc_context():
+        plots.use_course_style()
+        actual = dict(matplotlib.rcParams)
+    assert {key for key in expected if expected[key] != actual[key]} == {"image.cmap"}

@@ -6,8 +6,9 @@ dense LeNet-300-100 reaches about 98% on MNIST.
 
 Only what the claims need is trained: seeds 0 and 1, rounds 0..7 (21.1% remaining), the ticket
 and ``reinit`` at round 7. The runs go to the DEFAULT store (``Store()`` -> ``<repo>/results``) on
-purpose: the notebooks run the same lecture experiment in CI, and run keys depend only on each
-run's own configuration, so they load these runs instead of training them a second time.
+purpose: ``make test`` runs the notebooks first, which train the same lecture experiment, and run
+keys depend only on each run's own configuration, so these tests load those runs instead of
+training them a second time (run alone, they train what they need).
 """
 
 import pytest
