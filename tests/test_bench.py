@@ -14,10 +14,53 @@ def test_textbook_loop_and_ticketlab_level_run_end_to_end():
     """Smoke test on real training; what the steady-state figures mean is tested with a fake timer below."""
     train, total = bench.textbook_loop(iterations=6, eval_every=3)
     assert 0 < train <= total
-    train, total = bench.ticketlab_level(iterations=20, seeds=2, eval_every=10, test_every=20)
-    assert total > 0
-    # steady-state figures are differences of 20 and 10 iterations here, which noise may turn negative
-    assert math.isfinite(train) and math.isfinite(bench.paper_level(iterations=100))
+    train, total = bench.ticketlab_level(iterations=40, seeds=2, eval_every=10, test_every=20)
+    # steady-state figures are differences of 40 and 20 iterations here, which noise may turn negative
+    assert math.isfinite(train) and math.isfinite(total) and math.isfinite(bench.paper_level(iterations=100))
+
+
+def _fake_training_call(calls, fixed_ms=3000.0, step_ms=2.0, val_ms=40.0, test_ms=70.0):
+    """A stand-in for ``_ms_per_run_iteration``: a fixed cost per call, ``step_ms`` per
+    run-iteration, and every validation / test pass the config asks for (at 0, every period, at
+    the end, and the test at the early stop), as ``train_stacked`` does them."""
+    def fake(runs, config, warm_up=False):
+        calls.append((config.iterations, warm_up))
+        n, test_every = config.iterations, config.test_every or config.eval_every
+        vals = n // config.eval_every + 1
+        tests = n // test_every + 1 + 1
+        return (fixed_ms / len(runs) + step_ms * n + val_ms * vals + test_ms * tests) / n
+    return fake
+
+
+def test_ticketlab_level_counts_evaluation_at_its_steady_share(monkeypatch):
+    """With evaluation = steps + one validation per eval_every + one test per test_every; what a
+    call pays once (set-up, the passes at iteration 0 and at the early stop) cancels, as it does
+    for the textbook loop. A whole 400-iteration call would report 5.075 ms here."""
+    calls = []
+    monkeypatch.setattr(bench, "_ms_per_run_iteration", _fake_training_call(calls, val_ms=40.0, test_ms=70.0))
+    train, total = bench.ticketlab_level(iterations=400, seeds=4, eval_every=100, test_every=200)
+    assert train == pytest.approx(2.0)
+    assert total == pytest.approx(2.0 + 40.0 / 100 + 70.0 / 200)
+
+
+def test_benchmark_lengths_hold_whole_evaluation_periods():
+    with pytest.raises(bench.ConfigError, match="multiple of test_every"):
+        bench.ticketlab_level(iterations=200, seeds=2, eval_every=100, test_every=200)
+    with pytest.raises(bench.ConfigError, match="multiple of eval_every"):
+        bench.textbook_loop(iterations=150, eval_every=100)
+
+
+@pytest.mark.parametrize("quick", [True, False])
+def test_main_times_whole_evaluation_periods(monkeypatch, quick):
+    lengths = {}
+    monkeypatch.setattr(bench, "matmul_peak", lambda: 100.0)
+    monkeypatch.setattr(bench, "textbook_loop", lambda iterations: lengths.update(textbook=iterations) or (8.0, 10.0))
+    monkeypatch.setattr(bench, "ticketlab_level", lambda iterations, seeds, test_every:
+                        lengths.update(stacked=iterations, test_every=test_every) or (1.0, 1.25))
+    monkeypatch.setattr(bench, "paper_level", lambda iterations, round_=1: 1.5)
+    bench.main(argparse.Namespace(quick=quick, seeds=4, repeats=1))
+    assert lengths["textbook"] % 100 == 0
+    assert (lengths["stacked"] // 2) % lengths["test_every"] == 0
 
 
 def test_steady_state_timing_cancels_what_every_call_pays_once(monkeypatch):
