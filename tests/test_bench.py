@@ -36,8 +36,7 @@ def test_ticketlab_level_counts_evaluation_at_its_steady_share(monkeypatch):
     """With evaluation = steps + one validation per eval_every + one test per test_every; what a
     call pays once (set-up, the passes at iteration 0 and at the early stop) cancels, as it does
     for the textbook loop. A whole 400-iteration call would report 5.075 ms here."""
-    calls = []
-    monkeypatch.setattr(bench, "_ms_per_run_iteration", _fake_training_call(calls, val_ms=40.0, test_ms=70.0))
+    monkeypatch.setattr(bench, "_ms_per_run_iteration", _fake_training_call([], val_ms=40.0, test_ms=70.0))
     train, total = bench.ticketlab_level(iterations=400, seeds=4, eval_every=100, test_every=200)
     assert train == pytest.approx(2.0)
     assert total == pytest.approx(2.0 + 40.0 / 100 + 70.0 / 200)
@@ -64,13 +63,8 @@ def test_main_times_whole_evaluation_periods(monkeypatch, quick):
 
 
 def test_steady_state_timing_cancels_what_every_call_pays_once(monkeypatch):
-    calls = []
-
-    def fake(runs, config, warm_up=False):  # 3 s of set-up and evaluation, then 2 ms per run-iteration
-        calls.append((config.iterations, warm_up))
-        return (3000.0 / len(runs) + 2.0 * config.iterations) / config.iterations
-
-    monkeypatch.setattr(bench, "_ms_per_run_iteration", fake)
+    calls = []  # 3 s of set-up, evaluation only at 0, the end and the early stop, 2 ms per run-iteration
+    monkeypatch.setattr(bench, "_ms_per_run_iteration", _fake_training_call(calls))
     runs = bench._level_runs(range(2), ("ticket",))
 
     def config_for(n):
