@@ -219,7 +219,7 @@ def test_tables_are_tidy(straight):
     assert list(results.curves.columns[:6]) == ["model", "dataset", "condition", "seed", "round", "percent_remaining"]
     assert {"iteration", "val_loss", "val_acc", "test_loss", "test_acc"} <= set(results.curves.columns)
     assert len(results.curves) == len(results.summary) * len(CONFIG.train_config().eval_points())
-    reported = {"early_stop_iteration", "test_acc_at_early_stop", "final_test_acc", "train_acc"}
+    reported = {"early_stop_iteration", "test_acc_at_early_stop", "final_test_acc", "final_train_acc", "final_train_loss"}
     assert reported <= set(results.summary.columns)
 
 

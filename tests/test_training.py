@@ -72,6 +72,8 @@ def assert_same_run(result, reference, atol):
     assert result.curve[CURVE_COLUMNS].values == pytest.approx(reference.curve[CURVE_COLUMNS].values, abs=atol)
     assert result.early_stop_iteration == reference.early_stop_iteration
     assert result.test_acc_at_early_stop == pytest.approx(reference.test_acc_at_early_stop, abs=atol)
+    assert result.final_train_acc == pytest.approx(reference.final_train_acc, abs=atol)
+    assert result.final_train_loss == pytest.approx(reference.final_train_loss, abs=atol)
     for name, weight in reference.final.items():
         gap = (result.final[name] - weight).abs().max().item()
         assert gap <= atol, f"{name} differs by {gap:.2e}"
@@ -329,7 +331,7 @@ def test_curve_has_every_evaluation_point(result_a):
     assert result_a.curve["iteration"].tolist() == CONFIG.eval_points() == [0, 20, 40, 60]
     assert result_a.curve["val_acc"].iloc[-1] > 0.8  # it learned something
     assert result_a.final_test_acc == result_a.curve["test_acc"].iloc[-1]
-    assert 0.0 <= result_a.train_acc <= 1.0
+    assert 0.0 <= result_a.final_train_acc <= 1.0 and result_a.final_train_loss > 0
 
 
 def test_early_stop_is_the_argmin_of_validation_loss(result_a):

@@ -22,7 +22,7 @@ def lenet_pruner():
     final = {n: w + 0.01 * torch.randn(w.shape, generator=generator) for n, w in init.items()}
     updates = {n: torch.rand(final[n].shape, generator=generator) for n in Mask.ones_like(model)}
     dense = RunResult(curve=None, early_stop_iteration=0, test_acc_at_early_stop=0.1, test_loss_at_early_stop=2.3,
-                      final_test_acc=0.1, train_acc=0.1, final=final, squared_updates=updates)
+                      final_test_acc=0.1, final_train_acc=0.1, final_train_loss=2.0, final=final, squared_updates=updates)
     x = torch.randn(64, 1, 28, 28, generator=generator)
     y = torch.randint(0, 10, (64,), generator=generator)
     config = lottery.ExperimentConfig.at_scale("smoke")

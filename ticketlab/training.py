@@ -80,7 +80,8 @@ class RunResult:
     test_acc_at_early_stop: float
     test_loss_at_early_stop: float
     final_test_acc: float
-    train_acc: float  # accuracy on the last training batch: a cheap, noisy sign of fitting (never used to select)
+    final_train_acc: float  # on the whole training set at the last iteration (the paper's generalisation gap)
+    final_train_loss: float
     final: dict[str, torch.Tensor]
     rewind: dict[str, torch.Tensor] | None = None
     squared_updates: dict[str, torch.Tensor] | None = None  # Σ (Δw)² over steps, for Karnin's sensitivity
@@ -91,7 +92,8 @@ class RunResult:
             "test_acc_at_early_stop": self.test_acc_at_early_stop,
             "test_loss_at_early_stop": self.test_loss_at_early_stop,
             "final_test_acc": self.final_test_acc,
-            "train_acc": self.train_acc,
+            "final_train_acc": self.final_train_acc,
+            "final_train_loss": self.final_train_loss,
             "val_loss_min": float(self.curve["val_loss"].min()),
         }
 
@@ -425,7 +427,7 @@ def train_stacked(model: nn.Module, runs: list[RunSpec], data: Splits, config: T
     optimizer = _Adam(*stack.optimized(), config)
     tracker = _EarlyStop(stack, len(runs))
     rewinds = [stack.snapshot(k) for k in range(len(runs))] if rewind_iteration == 0 else None
-    rows, train_correct = [], torch.zeros(len(runs))
+    rows = []
     test_every = config.test_every or config.eval_every
     updates = _UpdateTracker(stack) if track_updates else None
     rows += _evaluate_point(stack, splits, 0, True, tracker)
@@ -435,7 +437,7 @@ def train_stacked(model: nn.Module, runs: list[RunSpec], data: Splits, config: T
         flat = idx.view(-1)
         xb = x_train.index_select(0, flat).view(*idx.shape, *x_train.shape[1:])  # 4x faster than x[idx]
         yb = y_train.index_select(0, flat).view(idx.shape)
-        logits = stack.gradients(xb, yb)
+        stack.gradients(xb, yb)
         if updates:
             updates.before_step()
         optimizer.step()  # keeps every pruned weight at exactly 0 (see _Adam)
@@ -447,10 +449,10 @@ def train_stacked(model: nn.Module, runs: list[RunSpec], data: Splits, config: T
         if it == rewind_iteration:
             rewinds = [stack.snapshot(k) for k in range(len(runs))]
         if evaluated:
-            train_correct = (logits.detach().argmax(-1) == yb).float().mean(1).cpu()
             rows += _evaluate_point(stack, splits, it, it % test_every == 0 or it == config.iterations, tracker)
             bar.set_postfix(val_acc=f"{rows[-1]['val_acc']:.4f}", refresh=False)
-    results = _results(stack, splits, rows, tracker, train_correct, rewinds)
+    splits["train"] = (x_train, y_train)
+    results = _results(stack, splits, rows, tracker, rewinds)
     for k, result in enumerate(results):
         result.squared_updates = updates.run(k) if updates else None
     return results
@@ -507,8 +509,11 @@ def _evaluate_point(stack, splits, iteration, with_test, tracker) -> list[dict]:
             for k in range(len(val_loss))]
 
 
-def _results(stack, splits, rows, tracker, train_acc, rewinds) -> list[RunResult]:
+def _results(stack, splits, rows, tracker, rewinds) -> list[RunResult]:
+    """One result per run; the training set is scored once, with the last iteration's weights
+    (Frankle & Carbin compare test with training accuracy at the end of training)."""
     es_loss, es_acc = stack.evaluate(*splits["test"], params=tracker.best_params)
+    train_loss, train_acc = stack.evaluate(*splits["train"])
     curves = pd.DataFrame(rows)
     results = []
     for k in range(len(es_loss)):
@@ -519,7 +524,8 @@ def _results(stack, splits, rows, tracker, train_acc, rewinds) -> list[RunResult
             test_acc_at_early_stop=float(es_acc[k]),
             test_loss_at_early_stop=float(es_loss[k]),
             final_test_acc=float(curve["test_acc"].iloc[-1]),
-            train_acc=float(train_acc[k]),
+            final_train_acc=float(train_acc[k]),
+            final_train_loss=float(train_loss[k]),
             final=stack.snapshot(k),
             rewind=rewinds[k] if rewinds else None,
         ))
@@ -548,10 +554,12 @@ def train_one(model: nn.Module, mask: Mask, data: Splits, config: TrainConfig, d
             rows.append(_evaluate_model(model, data, it))
     curve = pd.DataFrame(rows)
     best = int(curve["val_loss"].idxmin())
+    train_loss, train_acc = evaluate(model, dict(model.named_parameters()), data.x_train, data.y_train)
     return RunResult(curve=curve, early_stop_iteration=int(curve["iteration"][best]),
                      test_acc_at_early_stop=float(curve["test_acc"][best]),
                      test_loss_at_early_stop=float(curve["test_loss"][best]),
-                     final_test_acc=float(curve["test_acc"].iloc[-1]), train_acc=float("nan"),
+                     final_test_acc=float(curve["test_acc"].iloc[-1]), final_train_acc=train_acc,
+                     final_train_loss=train_loss,
                      final={n: p.detach().clone() for n, p in model.named_parameters()})
 
 
