@@ -240,7 +240,8 @@ def test_reproduction_scoreboard_colours_each_verdict(results, close):
         assert grid[row, 3].get_text().get_text() == verdict
         assert grid[row, 3].get_facecolor()[:3] == pytest.approx(matplotlib.colors.to_rgb(plots.VERDICT_COLORS[verdict]))
     counts = report.verdict_counts(table)
-    assert fig.get_suptitle().endswith(f"{counts['reproduced']} reproduced, {counts['partly']} partly, {counts['not']} not")
+    assert fig.get_suptitle().endswith(f"{counts['reproduced']} reproduced, {counts['partly']} partly, {counts['not']} not, "
+                                      f"{counts['untested']} untested")
     with pytest.raises(ConfigError, match="lacks verdict"):
         plots.reproduction_scoreboard(table.drop(columns="verdict"))
 

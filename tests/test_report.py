@@ -1,4 +1,5 @@
-"""The reproduction report grades each claim by its rule: tables built so that each verdict must change."""
+"""The reproduction report grades each claim strictly, at the paper's level and magnitude: for every
+rule a table that reproduces it, one that reproduces it partly and one that contradicts it."""
 
 import pandas as pd
 import pytest
@@ -6,82 +7,162 @@ import pytest
 from ticketlab import report
 from ticketlab.errors import DataError
 
-LADDER = {0: 100.0, 3: 51.3, 7: 21.1, 10: 10.8, 12: 7.0, 15: 3.6}
+SEEDS = (0, 1, 2)
+OFFSET_PP = {0: -0.05, 1: 0.0, 2: 0.05}  # per-seed spread around each level's mean accuracy
+PERCENT = {r: round(100 * 0.8**r, 1) for r in range(19)}  # 21.1% at round 7, 13.4% at 9, 3.6% at 15, 2.9% at 16
 
 
-def rows(condition, round_, es, accs):
-    """One summary row per seed: the same early-stop iteration, per-seed accuracies in percent."""
-    return [dict(condition=condition, seed=seed, round=round_, percent_remaining=LADDER[round_],
-                 early_stop_iteration=es, test_acc_at_early_stop=acc / 100) for seed, acc in enumerate(accs)]
+def ticket_acc(r):
+    """Dense 98.0; rises to +0.5 pp at 13.5%; back to dense at 3.6%; below from 2.9%."""
+    gains = {0: 0.0, 1: 0.1, 2: 0.15, 3: 0.2, 4: 0.25, 5: 0.3, 6: 0.35, 7: 0.4, 8: 0.45, 9: 0.5, 10: 0.45, 11: 0.4,
+             12: 0.3, 13: 0.2, 14: 0.1, 15: 0.05, 16: -0.3, 17: -0.6, 18: -1.0}
+    return 98.0 + gains[r]
+
+
+def ticket_es(r):
+    """Dense stops at 5,000; fastest at 21.1% (3,100: 38% earlier); back to 5,000 at 3.6%."""
+    return {0: 5000, 7: 3100}.get(r, 3400 if r < 15 else 5000 + 200 * (r - 15))
 
 
 def paper_like():
-    """A run that behaves like the paper: dense 98.0, ticket fastest and best near 21%, back to dense
-    at 3.6%; reinit below dense from 51.3% and 2.5x slower at 21%; random masks and one-shot worse."""
-    table = (rows("ticket", 0, 2000, [97.9, 98.1]) + rows("ticket", 3, 1500, [98.2, 98.3])
-             + rows("ticket", 7, 1200, [98.4, 98.6]) + rows("ticket", 10, 1400, [98.3, 98.4])
-             + rows("ticket", 12, 1800, [98.1, 98.2]) + rows("ticket", 15, 2100, [97.8, 97.9])
-             + rows("reinit", 3, 2200, [97.8, 97.9]) + rows("reinit", 7, 3000, [97.8, 97.9])
-             + rows("reinit", 12, 3500, [97.2, 97.3]) + rows("reinit", 15, 3900, [96.5, 96.6])
-             + rows("random-prune", 12, 3600, [97.1, 97.4]) + rows("random-prune", 15, 3900, [96.0, 96.2])
-             + rows("one-shot", 12, 1900, [97.9, 98.0]) + rows("one-shot", 15, 2500, [97.0, 97.3]))
-    return pd.DataFrame(table)
+    rows = []
+    for seed in SEEDS:
+        def add(condition, r, acc, es, train=100.0, final=None):
+            acc += OFFSET_PP[seed]
+            rows.append(dict(condition=condition, seed=seed, round=r, percent_remaining=PERCENT[r], early_stop_iteration=es,
+                             test_acc_at_early_stop=acc / 100, final_test_acc=(final or acc) / 100,
+                             final_train_acc=train / 100))
+        for r in range(19):
+            add("ticket", r, ticket_acc(r), ticket_es(r), final=ticket_acc(r) - (0.5 if r == 0 else 0.0))
+            if r:
+                add("reinit", r, ticket_acc(r) - 0.6, int(ticket_es(r) * 2.5))
+                add("random-prune", r, ticket_acc(r) - 0.8, int(ticket_es(r) * 2))
+            if r and r % 2 == 0:
+                add("one-shot", r, ticket_acc(r) - (0.3 if PERCENT[r] < 5.17 else -0.1), ticket_es(r))
+    return pd.DataFrame(rows)
 
 
-def verdicts(table):
+def verdicts(summary):
+    table = report.reproduction_table(summary)
     return dict(zip(table["claim"], table["verdict"]))
+
+
+def shift(summary, condition, round_, column, by, seeds=SEEDS):
+    """Add ``by`` to ``column`` of ``condition`` at ``round_`` for ``seeds`` (accuracies in pp)."""
+    rows = (summary["condition"] == condition) & (summary["round"] == round_) & summary["seed"].isin(seeds)
+    summary.loc[rows, column] += by / 100 if "acc" in column else by
+    return summary
 
 
 def test_a_paper_like_run_reproduces_every_claim():
     table = report.reproduction_table(paper_like())
     assert table.columns.tolist() == report.COLUMNS
-    assert len(table) == 9
+    assert len(table) == 11
     assert set(table["verdict"]) == {"reproduced"}, table[["claim", "ours", "verdict"]].to_string()
-    assert report.verdict_counts(table) == {"reproduced": 9, "partly": 0, "not": 0}
+    assert report.verdict_counts(table) == {"reproduced": 11, "partly": 0, "not": 0, "untested": 0}
     ours = dict(zip(table["claim"], table["ours"]))
     assert ours["ticket vs reinit: minimum validation loss, times sooner"].startswith("2.50x")
-    assert ours["reinitialised tickets stay below dense from"] == "from 51.3% remaining on"
-    assert ours["tickets fall back to dense accuracy at"] == "below dense from 3.6% on"
+    assert ours["tickets learn fastest at (early stop vs dense)"].startswith("21.0% remaining, 38% earlier")
+    assert ours["reinitialised tickets are below dense accuracy at"] == "-0.20 pp (-0.20 to -0.20 pp over 3 seeds) vs dense at 21.0%"
 
 
-def test_a_control_that_matches_the_ticket_is_not_reproduced():
+DENSE = "dense network: test accuracy at early stop"
+FASTEST = "tickets learn fastest at (early stop vs dense)"
+PEAK = "ticket accuracy rises with pruning, peaks at"
+BACK = "tickets are back to dense accuracy at"
+BELOW = "tickets fall below dense accuracy at"
+GAP = "tickets generalise better: smaller train-test gap at the end"
+REINIT_BELOW = "reinitialised tickets are below dense accuracy at"
+SPEED = "ticket vs reinit: minimum validation loss, times sooner"
+GAIN = "ticket vs reinit: test accuracy gain"
+RANDOM = "ticket vs random pruning (same layer sizes): accuracy gain"
+ONE_SHOT = "iterative beats one-shot pruning at small sizes: accuracy gain"
+
+
+def every_level(summary, condition, column, by, first=0):
+    for r in range(first, 19):
+        shift(summary, condition, r, column, by)
+    return summary
+
+
+CASES = [
+    # claim, how the data change, expected verdict
+    (DENSE, lambda s: every_level(s, "ticket", "test_acc_at_early_stop", -0.6), "partly"),
+    (DENSE, lambda s: every_level(s, "ticket", "test_acc_at_early_stop", -1.5), "not"),
+    (FASTEST, lambda s: shift(s, "ticket", 7, "early_stop_iteration", 800), "partly"),  # 22% earlier: too little
+    (FASTEST, lambda s: shift(shift(s, "ticket", 7, "early_stop_iteration", 300), "ticket", 12, "early_stop_iteration", -400),
+     "partly"),  # fastest at 6.9%: five levels away
+    (FASTEST, lambda s: shift(s, "ticket", 7, "early_stop_iteration", 2500), "not"),  # later than dense at 21.1%
+    (PEAK, lambda s: every_level(s, "ticket", "test_acc_at_early_stop", -0.3, first=1), "partly"),  # +0.2 pp at best
+    (PEAK, lambda s: shift(s, "ticket", 3, "test_acc_at_early_stop", 0.5), "partly"),  # +0.7 pp, but at 51.2%
+    (PEAK, lambda s: every_level(s, "ticket", "test_acc_at_early_stop", -0.6, first=1), "not"),
+    (BACK, lambda s: shift(s, "ticket", 15, "test_acc_at_early_stop", 0.25), "partly"),  # +0.30 pp: still above dense
+    (BACK, lambda s: shift(s, "ticket", 15, "test_acc_at_early_stop", 0.55), "not"),  # +0.60 pp: contradicts "back"
+    (BELOW, lambda s: shift(s, "ticket", 16, "test_acc_at_early_stop", 0.6, seeds=(2,)), "partly"),
+    (BELOW, lambda s: shift(s, "ticket", 16, "test_acc_at_early_stop", 0.5), "not"),
+    (GAP, lambda s: shift(s, "ticket", 7, "final_train_acc", 1.0, seeds=(0,)), "partly"),
+    (GAP, lambda s: shift(s, "ticket", 7, "final_test_acc", -1.0), "not"),
+    (REINIT_BELOW, lambda s: shift(s, "reinit", 7, "test_acc_at_early_stop", 0.25, seeds=(2,)), "partly"),
+    (REINIT_BELOW, lambda s: shift(s, "reinit", 7, "test_acc_at_early_stop", 0.5), "not"),  # above dense at 21.1%
+    (SPEED, lambda s: shift(s, "reinit", 7, "early_stop_iteration", -3000), "partly"),  # 1.53x
+    (SPEED, lambda s: shift(s, "reinit", 7, "early_stop_iteration", -5000), "not"),  # reinit faster
+    (GAIN, lambda s: shift(s, "reinit", 7, "test_acc_at_early_stop", 0.45), "partly"),  # +0.15 pp
+    (GAIN, lambda s: shift(s, "reinit", 7, "test_acc_at_early_stop", 0.7), "not"),
+    (RANDOM, lambda s: shift(s, "random-prune", 10, "test_acc_at_early_stop", 0.5), "partly"),  # +0.3 pp
+    (RANDOM, lambda s: shift(s, "random-prune", 10, "test_acc_at_early_stop", 0.9), "not"),
+    (ONE_SHOT, lambda s: shift(s, "one-shot", 18, "test_acc_at_early_stop", 0.32, seeds=(0,)), "partly"),
+    (ONE_SHOT, lambda s: shift(s, "one-shot", 18, "test_acc_at_early_stop", 0.5), "not"),
+]
+
+
+@pytest.mark.parametrize("claim, change, expected", CASES, ids=[f"{c[0][:30]}-{c[2]}-{i}" for i, c in enumerate(CASES)])
+def test_each_rule_grades_partly_and_not(claim, change, expected):
+    summary = change(paper_like())
+    assert verdicts(summary)[claim] == expected
+
+
+def test_every_rule_has_a_partly_and_a_not_case():
+    claims = {c for c in report.reproduction_table(paper_like())["claim"]}
+    for verdict in ("partly", "not"):
+        assert {c for c, _, v in CASES if v == verdict} == claims, verdict
+
+
+def test_a_control_not_run_at_the_papers_level_is_untested_not_guessed():
     summary = paper_like()
-    ticket = summary[summary["condition"] == "ticket"].set_index(["seed", "round"])
-    reinit = summary["condition"] == "reinit"
-    # reinit becomes an exact copy of the ticket: same speed and accuracy, below dense only at 3.6%
-    for col in ("early_stop_iteration", "test_acc_at_early_stop"):
-        summary.loc[reinit, col] = [ticket.loc[(s, r), col] for s, r in zip(summary.loc[reinit, "seed"], summary.loc[reinit, "round"])]
-    got = verdicts(report.reproduction_table(summary))
-    assert got["reinitialised tickets stay below dense from"] == "partly"  # only where the ticket itself is
-    assert got["ticket vs reinit: minimum validation loss, times sooner"] == "not"
-    assert got["ticket vs reinit: test accuracy gain"] == "not"
+    summary = summary[~((summary["condition"] == "random-prune") & summary["round"].between(9, 11))]
+    table = report.reproduction_table(summary).set_index("claim")
+    assert table.loc[RANDOM, "verdict"] == "untested"
+    assert table.loc[RANDOM, "ours"] == "not run at 10.7%"
 
 
-def test_one_seed_on_the_wrong_side_makes_a_claim_partly():
-    summary = paper_like()
-    at21 = (summary["condition"] == "reinit") & (summary["round"] == 7)
-    summary.loc[at21, "test_acc_at_early_stop"] = [0.982, 0.987]  # +0.2 pp on seed 0, -0.1 pp on seed 1
-    assert verdicts(report.reproduction_table(summary))["ticket vs reinit: test accuracy gain"] == "partly"
+def test_levels_that_were_not_run_are_untested():
+    summary = paper_like().query("round <= 12")  # the sparsest ticket is 6.9%
+    got = verdicts(summary)
+    assert got[BACK] == got[BELOW] == "untested"
+    assert ONE_SHOT in got and got[ONE_SHOT] == "untested"
 
 
-def test_levels_that_were_not_run_give_partly_not_a_guess():
-    summary = paper_like()
-    summary = summary[summary["round"] <= 12]  # the sparsest ticket (7.0%) is still above dense
-    got = verdicts(report.reproduction_table(summary))
-    assert got["tickets fall back to dense accuracy at"] == "partly"
-
-
-def test_dense_accuracy_is_graded_by_distance_from_98():
-    for accs, expected in (([97.9, 98.1], "reproduced"), ([97.2, 97.4], "partly"), ([96.0, 96.2], "not")):
-        summary = pd.DataFrame(rows("ticket", 0, 2000, accs))
-        table = report.reproduction_table(summary)
-        assert table["verdict"].tolist() == [expected]
+def test_rule_texts_come_from_the_thresholds(monkeypatch):
+    monkeypatch.setattr(report, "REINIT_SPEEDUP_NEEDED", 3.0)
+    table = report.reproduction_table(paper_like()).set_index("claim")
+    assert "at least 3.0x sooner" in table.loc[SPEED, "rule"]
+    assert table.loc[SPEED, "verdict"] == "partly"  # 2.5x is no longer enough
 
 
 def test_claims_of_conditions_not_run_are_left_out():
     ticket_only = paper_like().query("condition == 'ticket'")
     claims = report.reproduction_table(ticket_only)["claim"].tolist()
-    assert len(claims) == 4 and not any("reinit" in c or "random" in c or "one-shot" in c for c in claims)
+    assert len(claims) == 6 and not any("reinit" in c or "random" in c or "one-shot" in c for c in claims)
+
+
+def test_side_by_side_puts_each_experiment_in_its_own_columns():
+    full = report.reproduction_table(paper_like())
+    short = report.reproduction_table(paper_like().query("condition == 'ticket'"))
+    both = report.side_by_side({"reference": full, "lecture": short})
+    assert both.columns.tolist() == ["claim", "paper", "reference", "reference verdict", "lecture", "lecture verdict"]
+    assert len(both) == len(full)
+    row = both.set_index("claim").loc[SPEED]
+    assert row["lecture"] == "not run" and row["lecture verdict"] == "untested" and row["reference verdict"] == "reproduced"
 
 
 def test_a_table_without_the_summary_columns_is_a_one_line_error():

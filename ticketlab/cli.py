@@ -1,4 +1,4 @@
-"""Command line: ``python -m ticketlab run|bench|slides``.
+"""Command line: ``python -m ticketlab run|bench|reference|slides``.
 
 Thin: parse flags, build an ``ExperimentConfig``, call the package, print. Bad input ends
 with one line on stderr and exit status 2, never a traceback.
@@ -22,7 +22,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_run_arguments(commands.add_parser("run", help="run (or resume) a lottery-ticket experiment",
                                           description="Run or resume a lottery-ticket experiment; finished runs are loaded from the store."))
-    for name, module in (("bench", "bench"), ("slides", "slides")):
+    for name, module in (("bench", "bench"), ("reference", "reference"), ("slides", "slides")):
         try:
             mod = importlib.import_module(f"ticketlab.{module}")
         except ImportError:

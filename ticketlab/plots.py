@@ -411,7 +411,7 @@ def _mask_panel(fig, ax, results, seed: int, round_: int) -> None:
 # ----------------------------------------------------------------------------- for the CLI
 
 
-VERDICT_COLORS = {"reproduced": "#55A868", "partly": "#CCB974", "not": "#C44E52"}
+VERDICT_COLORS = {"reproduced": "#55A868", "partly": "#CCB974", "not": "#C44E52", "untested": "#DDDDDD"}
 
 
 def reproduction_scoreboard(table: pd.DataFrame, title: str = "The paper's claims on our runs") -> Figure:
