@@ -257,3 +257,17 @@ def test_course_style_is_seaborns_default_theme_without_importing_seaborn():
         plots.use_course_style()
         actual = dict(matplotlib.rcParams)
     assert {key for key in expected if expected[key] != actual[key]} == {"image.cmap"}
+
+
+def test_reproduction_scoreboard_shows_two_experiments_side_by_side(results, close):
+    from ticketlab import report
+
+    ticket_only = report.reproduction_table(results.summary.query("condition == 'ticket'"))
+    both = report.side_by_side({"reference": report.reproduction_table(results.summary), "lecture": ticket_only})
+    fig = plots.reproduction_scoreboard(both)
+    close(fig)
+    grid = fig.axes[0].tables[0]
+    assert [grid[0, c].get_text().get_text() for c in range(6)] == ["claim", "paper", "reference", "verdict", "lecture", "verdict"]
+    for row, verdict in enumerate(both["lecture verdict"], start=1):
+        assert grid[row, 5].get_facecolor()[:3] == pytest.approx(matplotlib.colors.to_rgb(plots.VERDICT_COLORS[verdict]))
+    assert "reference: " in fig.get_suptitle() and "; lecture: " in fig.get_suptitle()

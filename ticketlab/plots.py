@@ -415,27 +415,36 @@ VERDICT_COLORS = {"reproduced": "#55A868", "partly": "#CCB974", "not": "#C44E52"
 
 
 def reproduction_scoreboard(table: pd.DataFrame, title: str = "The paper's claims on our runs") -> Figure:
-    """``report.reproduction_table`` as a figure for slides: one row per claim, the paper's number,
-    ours, and the verdict as a coloured cell."""
-    missing = [c for c in ("claim", "paper", "ours", "verdict") if c not in table.columns]
+    """``report.reproduction_table`` (or ``report.side_by_side`` of several experiments) as a figure
+    for slides: one row per claim, the paper's number, ours, and each verdict as a coloured cell."""
+    experiments = [c[: -len(" verdict")] for c in table.columns if c.endswith(" verdict")]
+    if not experiments and "verdict" in table.columns:
+        table = table.rename(columns={"ours": "ours (mean, min to max over seeds)", "verdict": "ours (mean, min to max over seeds) verdict"})
+        experiments = ["ours (mean, min to max over seeds)"]
+    missing = [c for c in ("claim", "paper") if c not in table.columns] + ([] if experiments else ["verdict"])
     if missing or table.empty:
         raise ConfigError("give the table of report.reproduction_table(results.summary): "
                           + (f"it lacks {', '.join(missing)}" if missing else "it is empty"))
-    fig = Figure(figsize=(13, 0.36 * (len(table) + 1) + 0.7), layout="constrained")
+    columns = ["claim", "paper"] + [c for name in experiments for c in (name, f"{name} verdict")]
+    labels = ["claim", "paper"] + [c for name in experiments for c in (name, "verdict")]
+    widths = [0.3, 0.14] + [w for _ in experiments for w in (0.46 / len(experiments) - 0.08, 0.08)]
+    fig = Figure(figsize=(13 + 3 * (len(experiments) - 1), 0.36 * (len(table) + 1) + 0.7), layout="constrained")
     ax = fig.add_subplot()
     ax.axis("off")
-    cells = table[["claim", "paper", "ours", "verdict"]].to_numpy().tolist()
-    grid = ax.table(cellText=cells, colLabels=["claim", "paper", "ours (mean, min to max over seeds)", "verdict"],
-                    loc="center", cellLoc="left", colWidths=[0.34, 0.17, 0.39, 0.1])
+    grid = ax.table(cellText=table[columns].to_numpy().tolist(), colLabels=labels, loc="center", cellLoc="left",
+                    colWidths=widths)
     grid.auto_set_font_size(False)
     grid.set_fontsize(9)
     grid.scale(1, 1.6)
-    for row, verdict in enumerate(table["verdict"], start=1):
-        grid[row, 3].set_facecolor(VERDICT_COLORS.get(verdict, "white"))
-    for col in range(4):
+    for i, name in enumerate(experiments):
+        for row, verdict in enumerate(table[f"{name} verdict"], start=1):
+            grid[row, 3 + 2 * i].set_facecolor(VERDICT_COLORS.get(verdict, "white"))
+    for col in range(len(columns)):
         grid[0, col].set_text_props(weight="bold")
-    counts = table["verdict"].value_counts()
-    fig.suptitle(f"{title}: " + ", ".join(f"{int(counts.get(v, 0))} {v}" for v in VERDICT_COLORS))
+    counts = [table[f"{name} verdict"].value_counts() for name in experiments]
+    tallies = ["; ".join((f"{name}: " if len(experiments) > 1 else "")
+                         + ", ".join(f"{int(c.get(v, 0))} {v}" for v in VERDICT_COLORS) for name, c in zip(experiments, counts))]
+    fig.suptitle(f"{title}: {tallies[0]}")
     return fig
 
 
