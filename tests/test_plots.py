@@ -271,3 +271,15 @@ def test_reproduction_scoreboard_shows_two_experiments_side_by_side(results, clo
     for row, verdict in enumerate(both["lecture verdict"], start=1):
         assert grid[row, 5].get_facecolor()[:3] == pytest.approx(matplotlib.colors.to_rgb(plots.VERDICT_COLORS[verdict]))
     assert "reference: " in fig.get_suptitle() and "; lecture: " in fig.get_suptitle()
+
+
+def test_generalisation_draws_training_and_test_accuracy_at_the_end(results, close):
+    fig = plots.generalisation(results.summary, ["ticket"])
+    close(fig)
+    left, right = fig.axes[:2]
+    assert left.get_ylabel() == "training accuracy at the end (%)" and right.get_ylabel() == "test accuracy at the end (%)"
+    ticket = results.summary.query("condition == 'ticket'").groupby("round")["final_train_acc"].mean()
+    plotted = left.lines[0].get_ydata()
+    assert plotted == pytest.approx(100 * ticket.sort_index().to_numpy())
+    with pytest.raises(DataError, match="final_train_acc"):
+        plots.generalisation(results.summary.drop(columns="final_train_acc"))

@@ -159,7 +159,8 @@ def test_side_by_side_puts_each_experiment_in_its_own_columns():
     full = report.reproduction_table(paper_like())
     short = report.reproduction_table(paper_like().query("condition == 'ticket'"))
     both = report.side_by_side({"reference": full, "lecture": short})
-    assert both.columns.tolist() == ["claim", "paper", "reference", "reference verdict", "lecture", "lecture verdict"]
+    assert both.columns.tolist() == ["claim", "paper", "reference", "reference verdict", "lecture",
+                                    "lecture verdict", "source", "rule"]
     assert len(both) == len(full)
     row = both.set_index("claim").loc[SPEED]
     assert row["lecture"] == "not run" and row["lecture verdict"] == "untested" and row["reference verdict"] == "reproduced"

@@ -42,8 +42,10 @@ METRIC_LABELS = {
     "val_acc": "validation accuracy (%)",
     "val_loss": "validation loss",
     "test_loss": "test loss",
+    "final_train_acc": "training accuracy at the end (%)",
+    "final_test_acc": "test accuracy at the end (%)",
 }
-PERCENT_METRICS = ("test_acc_at_early_stop", "test_acc", "val_acc")
+PERCENT_METRICS = ("test_acc_at_early_stop", "test_acc", "val_acc", "final_train_acc", "final_test_acc")
 BAND_ALPHA = 0.2
 LAYER_MARKERS = ("o", "s", "^", "D", "v", "P")
 WIDE, TALL = (12, 4.5), (7, 4.5)
@@ -243,10 +245,24 @@ def rewinding(summaries: Mapping[str, pd.DataFrame], condition: str = "ticket") 
     return _density_panels("Resetting to θ0 against rewinding to θk", pd.concat(tables), series, dense=dense)
 
 
-def _density_panels(title: str, table: pd.DataFrame, series, dense: pd.DataFrame) -> Figure:
-    """Two panels against percent remaining: early-stop iteration and test accuracy at early stop."""
+def generalisation(summary: pd.DataFrame, conditions: Sequence[str] | None = None,
+                   title: str = "Training and test accuracy at the end of training") -> Figure:
+    """Training and test accuracy at the last iteration against percent remaining (the paper's
+    Figure 4b): a network that fits its training set equally well but scores higher on test data
+    generalises better."""
+    metrics = ("final_train_acc", "final_test_acc")
+    analysis.check_columns(summary, analysis.SUMMARY_COLUMNS + metrics)
+    conditions = _conditions(summary, conditions)
+    stats = analysis.level_stats(summary, metrics)
+    series = [(*_style(condition), stats[stats["condition"] == condition]) for condition in conditions]
+    dense = stats[(stats["condition"] == "ticket") & (stats["round"] == 0)]
+    return _density_panels(title, summary, series, dense, metrics)
+
+
+def _density_panels(title: str, table: pd.DataFrame, series, dense: pd.DataFrame, metrics=analysis.METRICS) -> Figure:
+    """Two panels against percent remaining (default: early-stop iteration and test accuracy at early stop)."""
     fig, axes = _figure(title, table, ncols=2)
-    for ax, metric in zip(axes, analysis.METRICS):
+    for ax, metric in zip(axes, metrics):
         for color, label, rows in series:
             rows = rows.sort_values("percent_remaining", ascending=False)
             mean, low, high = (_scaled(metric, rows[f"{metric}_{s}"]) for s in ("mean", "min", "max"))

@@ -86,10 +86,12 @@ def run_part(seed: int, store: Store, progress: bool = True, device=None) -> dic
     return part_provenance(seed, start, time.time() - start, device)
 
 
-def part_provenance(seed: int, started: float, wall_s: float, device=None, commit: str | None = None) -> dict:
+def part_provenance(seed: int, started: float, wall_s: float, device=None, commit: str | None = None,
+                    threads: int | None = None) -> dict:
     """Where and how a part was made: commands, commit, machine, torch, threads, wall time."""
     return dict(seeds=[seed], commands=commands(seed), commit=commit or _commit(), engine_version=SPEC_VERSION,
-                cpu=_cpu_model(), device=str(device or "cpu"), torch=torch.__version__, threads=torch.get_num_threads(),
+                cpu=_cpu_model(), device=str(device or "cpu"), torch=torch.__version__,
+                threads=threads or torch.get_num_threads(),
                 started=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)), wall_s=round(wall_s))
 
 
@@ -170,14 +172,24 @@ def check(reference: Reference | None = None, iterations: int = CHECK_ITERATIONS
     main = configs((0,))[0]
     data = data if data is not None else datasets.load(main.dataset)
     theta0 = initial_weights(main.model, 0)
-    dense = _train(main, RunSpec(theta0, Mask.ones_like(theta0), 0), data, main.iterations, progress)
-    ticket_mask = prune_magnitude(dense.final, Mask.ones_like(theta0), main.rates())
-    ticket = _train(main, RunSpec(theta0, ticket_mask, 0), data, iterations, progress)
+    threads = torch.get_num_threads()
+    torch.set_num_threads(_threads_of(reference, 0))  # the part's own thread count: exact on its CPU
+    try:
+        dense = _train(main, RunSpec(theta0, Mask.ones_like(theta0), 0), data, main.iterations, progress)
+        ticket_mask = prune_magnitude(dense.final, Mask.ones_like(theta0), main.rates())
+        ticket = _train(main, RunSpec(theta0, ticket_mask, 0), data, iterations, progress)
+    finally:
+        torch.set_num_threads(threads)
     rows = []
     for round_, result in ((0, dense), (1, ticket)):
         shipped = reference.curves.query("condition == 'ticket' and seed == 0 and round == @round_")
         rows += compare_curves(result.curve, shipped, iterations, f"seed 0, round {round_} ticket")
     return pd.DataFrame(rows)
+
+
+def _threads_of(reference: Reference, seed: int) -> int:
+    """The thread count that made ``seed``'s part (rounding depends on it), 1 if unrecorded."""
+    return next((int(p.get("threads", 1)) for p in reference.provenance.get("parts", []) if seed in p["seeds"]), 1)
 
 
 def compare_curves(trained: pd.DataFrame, shipped: pd.DataFrame, iterations: int, run: str) -> list[dict]:

@@ -69,8 +69,8 @@ def verdict_counts(table: pd.DataFrame) -> dict[str, int]:
 
 
 def side_by_side(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
-    """Claims as rows, one 'ours' and one 'verdict' column per experiment (e.g. reference, lecture);
-    a claim an experiment cannot test reads 'not run' there."""
+    """Claims as rows, one 'ours' and one 'verdict' column per experiment (e.g. reference, lecture),
+    then the claim's source and rule; a claim an experiment cannot test reads 'not run' there."""
     claims = list(dict.fromkeys(c for table in tables.values() for c in table["claim"]))
     out = pd.DataFrame({"claim": claims})
     papers = pd.concat(tables.values()).drop_duplicates("claim").set_index("claim")
@@ -79,6 +79,8 @@ def side_by_side(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
         indexed = table.set_index("claim")
         out[f"{name}"] = out["claim"].map(indexed["ours"]).fillna("not run")
         out[f"{name} verdict"] = out["claim"].map(indexed["verdict"]).fillna(UNTESTED)
+    out["source"] = out["claim"].map(papers["source"])
+    out["rule"] = out["claim"].map(papers["rule"])
     return out
 
 
