@@ -47,6 +47,7 @@ def test_export_writes_each_run_once_and_loads_as_a_live_experiments_tables(tiny
     assert list(shipped.curves.columns[:6]) == ["model", "dataset", "condition", "seed", "round", "percent_remaining"]
     assert len(shipped.curves) == len(shipped.summary) * len(live[0].train_config().eval_points())
     assert shipped.seeds == [0]
+    assert (folder / reference.FIGURE).stat().st_size > 10_000  # the figure the README shows
 
 
 def test_provenance_says_how_and_where_each_part_was_made(tiny_reference):

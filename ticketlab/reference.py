@@ -42,6 +42,7 @@ HELP = "the paper-protocol reference run: run (or resume) it, export its tables,
 FOLDER = datasets.DATA_DIR / "reference" / "lenet-paper"
 SEEDS = (0, 1, 2, 3, 4)
 ONE_SHOT_ROUNDS = tuple(range(2, 19, 2))  # every other level, 64.1% down to 1.9% remaining
+FIGURE = "early_stop_vs_density.png"
 
 # Tolerances of ``check``: how far a re-trained slice may lie from the shipped curves. The same
 # CPU and thread count reproduce them exactly; other rounding (another CPU, another thread
@@ -120,7 +121,19 @@ def export(store: Store, seeds, parts: list[dict], folder: Path = FOLDER) -> Pat
     curves.to_csv(folder / "curves.csv.gz", index=False, float_format="%.6g",
                   compression={"method": "gzip", "mtime": 0})
     (folder / "provenance.json").write_text(json.dumps(_provenance(parts), indent=1) + "\n")
+    _figure(summary).savefig(folder / FIGURE, dpi=100)
     return folder
+
+
+def _figure(summary: pd.DataFrame):
+    """The reference at a glance (the README shows it): tickets and their controls at every level."""
+    import matplotlib as mpl
+
+    from . import plots  # drawing is only needed here, not to load or check the tables
+
+    with mpl.rc_context(plots.COURSE_STYLE):
+        conditions = [c for c in ("ticket", "reinit", "random-prune") if c in set(summary["condition"])]
+        return plots.early_stop_vs_density(summary, conditions, title="The paper's protocol, run with ticketlab")
 
 
 def _provenance(parts: list[dict]) -> dict:
