@@ -358,3 +358,25 @@ def test_unknown_scale_or_model_in_at_scale():
         ExperimentConfig.at_scale("huge")
     with pytest.raises(ConfigError, match="unknown model"):
         ExperimentConfig.at_scale("smoke", model="vgg19")
+
+
+@pytest.mark.parametrize("model", ["conv2", "conv4", "conv6"])
+def test_conv_nets_are_built_for_the_data_sets_channels(model):
+    """θ0 and reinit's fresh weights come from the experiment's data set: one-channel filters for
+    MNIST, three for CIFAR-10 (a three-channel θ0 on MNIST used to crash in evaluation)."""
+    for dataset, channels in (("mnist", 1), ("fashion-mnist", 1), ("cifar10", 3)):
+        config = ExperimentConfig.at_scale("smoke", model=model, dataset=dataset)
+        assert lottery.initial_weights(model, 0, config.input_shape)["conv1.weight"].shape[1] == channels
+        net = models.build(model, in_shape=config.input_shape)
+        assert net(torch.zeros(2, *config.input_shape)).shape == (2, 10)
+
+
+@pytest.mark.slow
+def test_a_conv_net_trains_end_to_end_on_mnist(tmp_path):
+    """Conv-2 on MNIST's one-channel images through every path: θ0, reinit, training, evaluation."""
+    config = ExperimentConfig.at_scale("smoke", model="conv2", dataset="mnist", iterations=20, eval_every=20, rounds=1,
+                                       conditions=("ticket", "reinit"), control_rounds=(1,))
+    results = run_experiment(config, Store(tmp_path), progress=False)
+    assert sorted(zip(results.summary["condition"], results.summary["round"])) == [("reinit", 1), ("ticket", 0), ("ticket", 1)]
+    assert results.initial_weights(0)["conv1.weight"].shape[1] == 1
+    assert (results.summary["test_acc_at_early_stop"] > 0.2).all()  # 20 steps of Adam beat chance (10%)

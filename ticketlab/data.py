@@ -32,20 +32,29 @@ SPLIT_SEED = 0
 
 
 class _Spec(NamedTuple):
-    """What differs between data sets: display name, normalisation, number of classes."""
+    """What differs between data sets: display name, normalisation, classes, one example's shape."""
 
     title: str
     mean: tuple[float, ...]
     std: tuple[float, ...]
     num_classes: int
+    input_shape: tuple[int, ...]
 
 
 _SPECS = {
-    "mnist": _Spec("MNIST", (0.1307,), (0.3081,), 10),
-    "fashion-mnist": _Spec("Fashion-MNIST", (0.2860,), (0.3530,), 10),
-    "cifar10": _Spec("CIFAR-10", (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616), 10),
-    "moons": _Spec("two moons", (0.5, 0.25), (0.87, 0.5), 2),
+    "mnist": _Spec("MNIST", (0.1307,), (0.3081,), 10, (1, 28, 28)),
+    "fashion-mnist": _Spec("Fashion-MNIST", (0.2860,), (0.3530,), 10, (1, 28, 28)),
+    "cifar10": _Spec("CIFAR-10", (0.4914, 0.4822, 0.4465), (0.2470, 0.2435, 0.2616), 10, (3, 32, 32)),
+    "moons": _Spec("two moons", (0.5, 0.25), (0.87, 0.5), 2, (2,)),
 }
+
+
+def input_shape(name: str) -> tuple[int, ...]:
+    """The shape of one example of data set ``name``, known without loading it (models are built
+    for it before any data is read, e.g. to draw θ0)."""
+    if name not in _SPECS:
+        raise ConfigError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
+    return _SPECS[name].input_shape
 TOY_SIZES = {"train": 1_000, "val": 500, "test": 1_000}
 
 

@@ -125,10 +125,15 @@ class ExperimentConfig:
         bad = [r for r in (self.control_rounds or ()) if not 1 <= r <= self.rounds]
         if bad:
             raise ConfigError(f"control round {bad[0]} is outside 1..{self.rounds} (the pruning rounds of this experiment)")
-        params = dict(build(self.model).named_parameters())
+        params = dict(build(self.model, in_shape=self.input_shape).named_parameters())
         sizes = {n: params[n].numel() for n in self.rates()}
         counts_after_rounds(sizes, self.rates(), self.rounds)
         _check_every_round_prunes(self.model, sizes, self.rates(), self.rounds)
+
+    @property
+    def input_shape(self) -> tuple[int, ...]:
+        """One example's shape: conv nets are built for it (a 1-channel image set needs 1-channel filters)."""
+        return datasets.input_shape(self.dataset)
 
     def train_config(self) -> TrainConfig:
         return TrainConfig(iterations=self.iterations, lr=self.lr, batch_size=self.batch_size, eval_every=self.eval_every,
@@ -204,9 +209,10 @@ def derived_seed(seed: int, *tags) -> int:
     return int.from_bytes(digest[:4], "little") & 0x7FFFFFFF
 
 
-def initial_weights(model: str, seed: int) -> dict[str, torch.Tensor]:
-    """θ0 of seed ``seed``: rebuilt on demand, never stored, because it is deterministic."""
-    return {n: p.detach().clone() for n, p in build(model, seed=seed).named_parameters()}
+def initial_weights(model: str, seed: int, in_shape: tuple[int, ...] | None = None) -> dict[str, torch.Tensor]:
+    """θ0 of seed ``seed`` for inputs of ``in_shape``: rebuilt on demand, never stored, because it
+    is deterministic."""
+    return {n: p.detach().clone() for n, p in build(model, seed=seed, in_shape=in_shape).named_parameters()}
 
 
 @dataclass
@@ -231,7 +237,7 @@ class Results:
         return self.store.tensors(self.key(seed, round_, "ticket"), "final")
 
     def initial_weights(self, seed: int) -> dict[str, torch.Tensor]:
-        return initial_weights(self.config.model, seed)
+        return initial_weights(self.config.model, seed, self.config.input_shape)
 
 
 def run_experiment(config: ExperimentConfig, store: Store | None = None, progress: bool = True,
@@ -305,7 +311,7 @@ def _save(config, store, condition, seed, round_, mask, result) -> None:
 
 def _run_spec_for(config: ExperimentConfig, store: Store, condition: str, seed: int, round_: int) -> RunSpec:
     """Starting weights and mask of one run, built from the stored ticket of the rounds before."""
-    theta0 = initial_weights(config.model, seed)
+    theta0 = initial_weights(config.model, seed, config.input_shape)
     start = theta0
     if config.rewind_iteration and round_ > 0:
         start = store.tensors(run_key(config.run_spec("ticket", seed, 0)), "rewind")
@@ -320,7 +326,7 @@ def _run_spec_for(config: ExperimentConfig, store: Store, condition: str, seed: 
     if condition == "random-prune":
         generator = torch.Generator().manual_seed(derived_seed(seed, condition, round_))
         return RunSpec(start, prune_random(ticket_mask, generator), seed)
-    fresh = initial_weights(config.model, derived_seed(seed, "reinit", round_))
+    fresh = initial_weights(config.model, derived_seed(seed, "reinit", round_), config.input_shape)
     if condition == "sign-reinit":
         fresh = {n: fresh[n].abs() * torch.sign(theta0[n]) if n in ticket_mask else fresh[n] for n in fresh}
     return RunSpec(fresh, ticket_mask, seed)
