@@ -246,17 +246,16 @@ def test_reproduction_scoreboard_colours_each_verdict(results, close):
         plots.reproduction_scoreboard(table.drop(columns="verdict"))
 
 
-def test_course_style_is_seaborns_default_theme_without_importing_seaborn():
-    """The notebooks call ``plots.use_course_style()`` instead of ``seaborn.set_theme()``; it must
-    set exactly what seaborn sets (bar ``image.cmap``: every course image names its colormap)."""
-    seaborn = pytest.importorskip("seaborn")
+def test_course_style_is_seaborns_default_theme_and_palette():
+    import seaborn
+
     with matplotlib.rc_context():
         seaborn.set_theme()
         expected = dict(matplotlib.rcParams)
     with matplotlib.rc_context():
         plots.use_course_style()
-        actual = dict(matplotlib.rcParams)
-    assert {key for key in expected if expected[key] != actual[key]} == {"image.cmap"}
+        assert dict(matplotlib.rcParams) == expected
+    assert plots.CONDITION_STYLE["ticket"][0] == seaborn.color_palette("deep").as_hex()[0]
 
 
 def test_reproduction_scoreboard_shows_two_experiments_side_by_side(results, close):

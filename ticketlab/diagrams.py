@@ -19,11 +19,10 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import FancyBboxPatch
 
 from .errors import ConfigError
+from .plots import PALETTE
 
-# seaborn "deep" palette as hex codes: the drawings match seaborn-styled plots without importing it
-BLUE, ORANGE, GREEN, RED, PURPLE, GREY = (
-    "#4C72B0", "#DD8452", "#55A868", "#C44E52", "#8172B3", "#8C8C8C",
-)
+# the course's palette (seaborn's default), so drawings and plots share their colours
+BLUE, ORANGE, GREEN, RED, PURPLE, GREY = (PALETTE[i] for i in (0, 1, 2, 3, 4, 7))
 LIGHT_GREY = "#D0D0D0"
 TEXT_SIZE = 11
 SMALL_TEXT = 10

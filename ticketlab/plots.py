@@ -16,6 +16,7 @@ from pathlib import Path
 import matplotlib as mpl
 import numpy as np
 import pandas as pd
+import seaborn as sns
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullFormatter, NullLocator
 
@@ -23,8 +24,8 @@ from . import analysis
 from .analysis import PAPER_LEVELS
 from .errors import ConfigError, StoreError
 
-# seaborn's "deep" palette, so figures match seaborn-styled notebooks without importing seaborn
-PALETTE = ("#4C72B0", "#DD8452", "#55A868", "#C44E52", "#8172B3", "#937860", "#DA8BC3", "#8C8C8C", "#CCB974", "#64B5CD")
+# seaborn's default palette: every figure and diagram of the course draws in the same colours
+PALETTE = tuple(sns.color_palette("deep").as_hex())
 DENSE_COLOR = "#555555"
 CONDITION_STYLE = {  # colour and legend label of each condition, the same in every figure
     "ticket": (PALETTE[0], "winning ticket (reset to θ0)"),
@@ -49,29 +50,11 @@ PERCENT_METRICS = ("test_acc_at_early_stop", "test_acc", "val_acc", "final_train
 BAND_ALPHA = 0.2
 LAYER_MARKERS = ("o", "s", "^", "D", "v", "P")
 WIDE, TALL = (12, 4.5), (7, 4.5)
-_INK = ".15"
-# What ``seaborn.set_theme()`` (style "darkgrid", context "notebook", palette "deep") sets, written
-# out: importing seaborn cost 1-2 s of every notebook's first cell on the course machine, for
-# nothing else. Not its ``image.cmap`` ("rocket" exists only once seaborn is imported): every image
-# in the course names its colormap. tests/test_plots.py checks this against seaborn itself.
-COURSE_STYLE = {
-    "axes.axisbelow": True, "axes.edgecolor": "white", "axes.facecolor": "#EAEAF2", "axes.grid": True,
-    "axes.labelcolor": _INK, "axes.labelsize": 12.0, "axes.linewidth": 1.25, "axes.titlesize": 12.0,
-    "axes.prop_cycle": mpl.cycler(color=[mpl.colors.to_rgb(c) for c in PALETTE]),
-    "font.sans-serif": ["Arial", "DejaVu Sans", "Liberation Sans", "Bitstream Vera Sans", "sans-serif"],
-    "font.size": 12.0, "grid.color": "white", "grid.linewidth": 1.0,
-    "legend.fontsize": 11.0, "legend.title_fontsize": 12.0, "lines.solid_capstyle": "round",
-    "patch.edgecolor": "w", "patch.force_edgecolor": True, "text.color": _INK,
-    "xtick.bottom": False, "xtick.color": _INK, "xtick.labelsize": 11.0, "xtick.major.size": 6.0,
-    "xtick.major.width": 1.25, "xtick.minor.size": 4.0, "xtick.minor.width": 1.0,
-    "ytick.left": False, "ytick.color": _INK, "ytick.labelsize": 11.0, "ytick.major.size": 6.0,
-    "ytick.major.width": 1.25, "ytick.minor.size": 4.0, "ytick.minor.width": 1.0,
-}
 
 
 def use_course_style() -> None:
-    """Draw every later figure in the course's style (seaborn's default theme, without seaborn)."""
-    mpl.rcParams.update(COURSE_STYLE)
+    """Draw every later figure in the course's style: seaborn's default theme."""
+    sns.set_theme()
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -427,7 +410,7 @@ def _mask_panel(fig, ax, results, seed: int, round_: int) -> None:
 # ----------------------------------------------------------------------------- for the CLI
 
 
-VERDICT_COLORS = {"reproduced": "#55A868", "partly": "#CCB974", "not": "#C44E52", "untested": "#DDDDDD"}
+VERDICT_COLORS = {"reproduced": PALETTE[2], "partly": PALETTE[8], "not": PALETTE[3], "untested": "#DDDDDD"}
 
 
 def reproduction_scoreboard(table: pd.DataFrame, title: str = "The paper's claims on our runs") -> Figure:

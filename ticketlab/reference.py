@@ -127,11 +127,11 @@ def export(store: Store, seeds, parts: list[dict], folder: Path = FOLDER) -> Pat
 
 def _figure(summary: pd.DataFrame):
     """The reference at a glance (the README shows it): tickets and their controls at every level."""
-    import matplotlib as mpl
+    import seaborn as sns
 
     from . import plots  # drawing is only needed here, not to load or check the tables
 
-    with mpl.rc_context(plots.COURSE_STYLE):
+    with sns.axes_style("darkgrid"), sns.plotting_context("notebook"):
         conditions = [c for c in ("ticket", "reinit", "random-prune") if c in set(summary["condition"])]
         return plots.early_stop_vs_density(summary, conditions, title="The paper's protocol, run with ticketlab")
 
