@@ -21,14 +21,10 @@ from pathlib import Path
 
 import pandas as pd
 import torch
+from filelock import FileLock
 
 from .errors import StoreError
 from .files import atomic_write_bytes, atomic_write_text
-
-try:  # POSIX advisory locks; on Windows the store relies on atomic writes alone
-    import fcntl
-except ImportError:  # pragma: no cover - Windows
-    fcntl = None
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -67,16 +63,10 @@ class Store:
 
     @contextlib.contextmanager
     def lock(self):
-        """Hold an exclusive lock on the store so two processes never train the same runs at once."""
-        if fcntl is None:
+        """Hold an exclusive lock on the store so two processes never train the same runs at once
+        (``filelock``: the operating system's own lock on Linux, macOS and Windows alike)."""
+        with FileLock(self.root / ".lock"):
             yield
-            return
-        with open(self.root / ".lock", "a") as handle:
-            fcntl.flock(handle, fcntl.LOCK_EX)
-            try:
-                yield
-            finally:
-                fcntl.flock(handle, fcntl.LOCK_UN)
 
     def has(self, key: str) -> bool:
         """True if the run finished and its files are intact; a damaged run is removed (and so redone)."""
