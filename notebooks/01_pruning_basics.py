@@ -144,7 +144,9 @@ diagrams.backprop_flowchart()
 # gradient backwards through the layers with the chain rule and moves every weight a little
 # against its gradient. We use Adam, a variant that scales each weight's step by the history of
 # its gradients, as Frankle & Carbin (2019) did. A validation set, never trained on, tells us when
-# the network generalises best: the *early-stop* iteration with the lowest validation loss.
+# the network generalises best: the *early-stop* iteration with the lowest validation loss. Like
+# the paper, we record that iteration and the test accuracy there, but keep training to the end
+# of the budget: pruning uses the *final* weights.
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## 3 · Pruning a real network
@@ -212,9 +214,10 @@ for method, rows in one_shot.groupby("method", sort=False):
 # Magnitude pruning is the clear winner: a trained network keeps most of its accuracy with a
 # fraction of its weights, because many trained weights are close to zero and contribute little.
 # Random pruning destroys the network quickly. Karnin's estimate, used with Adam instead of the
-# plain gradient descent it was derived for, beats random pruning at mild sparsity and then
-# collapses, even below random: a pruning criterion is only as good as its assumptions. The
-# pixel images further down show what it keeps instead.
+# plain gradient descent it was derived for, does worse than random pruning already at the
+# mildest level of the table, better at the next, and then collapses to chance: a pruning
+# criterion is only as good as its assumptions. The pixel images further down show what it
+# keeps instead.
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Fine-tuning recovers the rest
