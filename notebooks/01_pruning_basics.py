@@ -313,6 +313,20 @@ widgets.pruning_explorer(pruner, rounds=range(0, 21), dense_accuracy=dense.final
 # signed values and so pruned every negative weight first.
 #
 # </details>
+#
+# <details><summary>Solution</summary>
+#
+# ```python
+# import torch
+#
+# def magnitude_prune(weight, mask, rate):
+#     scores = torch.where(mask > 0, weight.abs(), torch.inf).flatten()  # pruned weights never chosen again
+#     new = mask.clone().flatten()
+#     new[torch.topk(scores, round(rate * int(mask.sum())), largest=False).indices] = 0
+#     return new.view_as(mask)
+# ```
+#
+# </details>
 
 # %% slideshow={"slide_type": "subslide"}
 def magnitude_prune(weight, mask, rate):
@@ -335,6 +349,20 @@ check_magnitude_prune(magnitude_prune)
 #
 # </details>
 #
+# <details><summary>Solution</summary>
+#
+# ```python
+# explore.weight_histograms(dense.final, pruner.mask("karnin", 10), "Karnin's mask at 10.8% remaining")
+# ```
+#
+# Karnin's score is Σ(Δw)² · w_final / (η (w_final − w_initial)). Its sign is the sign of
+# w_final / (w_final − w_initial): positive when a weight grew away from zero, negative when it
+# shrank towards zero. A large weight that is on its way down scores low and is removed, while a
+# small weight that moved steadily (the border pixels' weights of the masks above) scores high. The
+# estimate measures how much the error changed while the weight moved, not how large the weight is.
+#
+# </details>
+#
 # **3. Layer-wise or global?** We pruned every layer by the same rule separately. Rank all weights
 # of all layers together instead with `ticketlab.pruning.prune_global(dense.final,
 # Mask.ones_like(dense.final), rate)` and compare the test accuracy at the same overall sparsity
@@ -349,6 +377,29 @@ check_magnitude_prune(magnitude_prune)
 #
 # </details>
 #
+# <details><summary>Solution</summary>
+#
+# ```python
+# from ticketlab import pruning
+# from ticketlab.training import evaluate
+#
+# rate = 1 - 0.8**10  # the overall sparsity of layer-wise round 10
+# layer_wise = pruner.mask("magnitude", 10)
+# global_mask = pruning.prune_global(dense.final, Mask.ones_like(dense.final), rate)
+# for name, mask in (("layer-wise", layer_wise), ("global", global_mask)):
+#     loss, acc = evaluate(build("lenet"), dense.final, mnist.x_test, mnist.y_test, mask)
+#     print(f"{name}: {100 * acc:.1f}% test accuracy")
+#     print(mask.report().to_string(index=False))
+# ```
+#
+# `mask.report()` shows where each rule put the cuts. Glorot's initialisation scales each layer by
+# its fan-in and fan-out, so fc1's weights (784 inputs) are the smallest in magnitude and one global
+# threshold removes them first, while the small output layer keeps nearly all of its weights. Which
+# rule is more accurate at the same overall sparsity is what the printed lines tell you; the paper
+# prunes LeNet layer by layer and uses global pruning only for the deep networks.
+#
+# </details>
+#
 # **4. Decision trees and noise.** Our tree data redraws 20% of the labels at random. Build a
 # cleaner problem with `sklearn.datasets.make_classification(..., flip_y=0.0)` and fit a full and a
 # cost-complexity-pruned tree. Does pruning still help on the test set? What does that say about
@@ -358,6 +409,29 @@ check_magnitude_prune(magnitude_prune)
 #
 # Without label noise there is little to memorise; the full tree's extra leaves then describe real
 # structure and pruning gains little or nothing.
+#
+# </details>
+#
+# <details><summary>Solution</summary>
+#
+# ```python
+# from sklearn.datasets import make_classification
+# from sklearn.model_selection import train_test_split
+# from sklearn.tree import DecisionTreeClassifier
+#
+# x, y = make_classification(n_samples=2000, n_features=10, n_informative=5, flip_y=0.0, random_state=0)
+# x_train, x_test, y_train, y_test = train_test_split(x, y, test_size=0.5, random_state=0)
+# x_fit, x_val, y_fit, y_val = train_test_split(x_train, y_train, test_size=0.3, random_state=0)
+# path = DecisionTreeClassifier(random_state=0).cost_complexity_pruning_path(x_fit, y_fit)
+# trees = [DecisionTreeClassifier(random_state=0, ccp_alpha=a).fit(x_fit, y_fit) for a in path.ccp_alphas]
+# pruned = max(trees, key=lambda t: t.score(x_val, y_val))  # chosen on validation data, never on test
+# print(f"full tree: {trees[0].get_n_leaves()} leaves, test {trees[0].score(x_test, y_test):.3f}; "
+#       f"pruned: {pruned.get_n_leaves()} leaves, test {pruned.score(x_test, y_test):.3f}")
+# ```
+#
+# Compare the two test scores with the noisy data of section 1. Pruning removes leaves that fit
+# noise; without label noise fewer leaves are noise, so the pruned tree is smaller but gains less (or
+# nothing) on the test set.
 #
 # </details>
 

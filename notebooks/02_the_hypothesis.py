@@ -269,6 +269,19 @@ widgets.toy_ticket_explorer(toy)
 # `(1 - rate) ** rounds` is close but not exact, and the output layer has its own rate.
 #
 # </details>
+#
+# <details><summary>Solution</summary>
+#
+# ```python
+# def percent_remaining(rounds, rate, output_rate):
+#     counts = {"fc1": 784 * 300, "fc2": 300 * 100, "fc3": 100 * 10}
+#     rates = {"fc1": rate, "fc2": rate, "fc3": output_rate}
+#     for _ in range(rounds):
+#         counts = {name: count - round(rates[name] * count) for name, count in counts.items()}
+#     return 100 * sum(counts.values()) / 266_200
+# ```
+#
+# </details>
 
 # %% slideshow={"slide_type": "subslide"}
 def percent_remaining(rounds, rate, output_rate):
@@ -291,6 +304,24 @@ check_percent_remaining(percent_remaining)
 #
 # </details>
 #
+# <details><summary>Solution</summary>
+#
+# ```python
+# import matplotlib.pyplot as plt
+#
+# k = np.linspace(0, 266_200, 201).round().astype(int)
+# fig, ax = plt.subplots()
+# ax.plot(100 * k / 266_200, [explore.log10_subnetworks(266_200, int(i)) for i in k])
+# ax.set(xlabel="percent of weights kept", ylabel="log10(number of subnetworks)")
+# ```
+#
+# The curve peaks at 50%: C(n, k) is largest at k = n/2. But the number of candidates is not the
+# goal. The hypothesis asks for a *small* subnetwork that trains as well as the whole, and the
+# experiments of notebook 03 show that good tickets exist far below 50% (the most candidates) and
+# that they stop existing at some sparsity although C(n, k) is still astronomically large there.
+#
+# </details>
+#
 # **3. Read the conditions.** A subnetwork at 5% density reaches 98.1% test accuracy at its
 # early-stop iteration 4,000; the dense network reaches 98.0% at iteration 3,000. Is it a winning
 # ticket under the definition above? Which condition fails, and why does the paper insist on it?
@@ -299,6 +330,20 @@ check_percent_remaining(percent_remaining)
 #
 # Check $j' \le j$. A ticket that needs longer training saves nothing in training time; the paper
 # wants subnetworks that could *replace* the dense network during training, not only after it.
+#
+# </details>
+#
+# <details><summary>Solution</summary>
+#
+# ```python
+# j_dense, acc_dense, j_sub, acc_sub = 3_000, 98.0, 4_000, 98.1
+# print("accuracy:", acc_sub >= acc_dense, "| iterations:", j_sub <= j_dense, "| size: 5% of the weights")
+# ```
+#
+# It is not a winning ticket: it is as accurate and far smaller, but it needs more iterations
+# (j' = 4,000 > j = 3,000). The definition asks for all three conditions because the paper's aim is
+# a subnetwork that could replace the dense network *during* training; one that trains longer
+# would not save training.
 #
 # </details>
 #
@@ -312,6 +357,21 @@ check_percent_remaining(percent_remaining)
 # Compare rows at similar "percent remaining". Frankle & Carbin (2019) found that pruning a
 # little per round finds smaller and better tickets than pruning a lot at once; the price is more
 # rounds of training.
+#
+# </details>
+#
+# <details><summary>Solution</summary>
+#
+# ```python
+# gentle = explore.toy_tickets(explore.toy_config(SCALE).replace(prune_rate=0.2, rounds=16))
+# explore.condition_table(gentle.results.summary).round(1)
+# ```
+#
+# Put rows of similar "percent remaining" side by side (40% per round gives 61, 37.5, 23.3, ...;
+# 20% per round gives 80, 64, 51, ...). If gentler pruning finds better tickets, its ticket column is
+# higher at the same sparsity; the reinit column tells whether the gain is the ticket's or the
+# architecture's. It costs twice as many rounds of training, which is the price Frankle & Carbin
+# (2019) pay for iterative pruning.
 #
 # </details>
 
