@@ -138,6 +138,9 @@ def test_layer_sparsity_reads_the_masks(lenet, close):
     assert ax.get_yscale() == "log"
     assert labels(ax) == ["fc1.weight", "fc2.weight", "fc3.weight (output layer, half rate)", "whole network"]
     assert ax.lines[2].get_ydata().tolist() == pytest.approx([100.0, 90.0, 81.0])
+    # fc1 and fc2 are pruned at the same rate, so their lines coincide: both must stay visible
+    assert ax.lines[0].get_linewidth() > ax.lines[1].get_linewidth() and ax.lines[1].get_linestyle() == "--"
+    assert "mean over" not in fig.get_suptitle() and "the same for every seed" in fig.get_suptitle()
 
 
 def test_first_layer_masks_show_surviving_connections_per_pixel(lenet, close):
@@ -147,6 +150,8 @@ def test_first_layer_masks_show_surviving_connections_per_pixel(lenet, close):
     assert [image.shape for image in images] == [(28, 28), (28, 28)]
     assert images[0].sum() == 784 * 300
     assert images[1].sum() == lenet.mask(0, 2)["fc1.weight"].sum().item() == 0.64 * 784 * 300
+    norms = {id(ax.images[0].norm) for ax in fig.axes if ax.images}
+    assert len(norms) == 1  # one colour scale for every panel
 
 
 def test_survivor_init_distribution_splits_theta0_into_survivors_and_pruned(lenet, close):
@@ -157,6 +162,7 @@ def test_survivor_init_distribution_splits_theta0_into_survivors_and_pruned(lene
     survivors = int(lenet.mask(0, 2)["fc1.weight"].sum())
     assert heights == [784 * 300 - survivors, survivors]
     assert f"survived: {survivors:,} weights" in labels(ax)[1]
+    assert fig.get_suptitle().endswith("(seed 0)")  # one seed's histogram, not a mean over seeds
     with pytest.raises(ConfigError, match="round 5"):
         plots.survivor_init_distribution(lenet, round_=5)
 

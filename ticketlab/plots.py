@@ -60,17 +60,18 @@ def use_course_style() -> None:
 # ----------------------------------------------------------------------------- helpers
 
 
-def _figure(title: str, table: pd.DataFrame, figsize=WIDE, ncols: int = 1):
-    """A constrained-layout figure whose title names the experiment and what lines and bands mean."""
+def _figure(title: str, table: pd.DataFrame, figsize=WIDE, ncols: int = 1, what: str | None = None):
+    """A constrained-layout figure whose title names the experiment and what lines and bands mean
+    (``what`` says it for a figure that is not a mean over seeds, e.g. one seed's histogram)."""
     fig = Figure(figsize=figsize, layout="constrained")
     axes = fig.subplots(1, ncols, squeeze=False)[0]
-    fig.suptitle(f"{title}\n{_experiment_name(table)}", fontsize=13)
+    fig.suptitle(f"{title}\n{_experiment_name(table, what)}", fontsize=13)
     return fig, axes
 
 
-def _experiment_name(table: pd.DataFrame) -> str:
+def _experiment_name(table: pd.DataFrame, what: str | None = None) -> str:
     seeds = table["seed"].nunique() if "seed" in table else 0
-    what = f"mean over {seeds} seeds, band = min to max" if seeds > 1 else "1 seed"
+    what = what or (f"mean over {seeds} seeds, band = min to max" if seeds > 1 else "1 seed")
     if "model" not in table or table.empty:
         return what
     model, dataset = table["model"].iloc[0], table["dataset"].iloc[0]
@@ -288,13 +289,17 @@ def layer_sparsity(source, seed: int | None = None) -> Figure:
     table = source if isinstance(source, pd.DataFrame) else analysis.layer_remaining_of(source, seed)
     analysis.check_columns(table, ("round", "layer", "percent_remaining"), "layer")
     name_source = source if isinstance(source, pd.DataFrame) else source.summary
-    fig, (ax,) = _figure("Weights remaining per layer through the rounds", name_source, figsize=TALL)
+    fig, (ax,) = _figure("Weights remaining per layer through the rounds", name_source, figsize=TALL,
+                         what="the same for every seed")
     layers = [name for name in dict.fromkeys(table["layer"]) if name != "all"]
-    for color, marker, layer in zip(PALETTE, LAYER_MARKERS * len(layers), layers):
+    # layers pruned at the same rate lie on one line: wide and pale under narrow and dashed, so each shows
+    widths = np.linspace(5, 1.5, len(layers))
+    for i, (color, marker, layer) in enumerate(zip(PALETTE, LAYER_MARKERS * len(layers), layers)):
         rows = table[table["layer"] == layer]
         label = f"{layer} (output layer, half rate)" if layer == layers[-1] else layer
-        ax.plot(rows["round"], rows["percent_remaining"], marker=marker, markersize=6, fillstyle="none",
-                color=color, label=label)
+        ax.plot(rows["round"], rows["percent_remaining"], marker=marker, markersize=4 + 2 * widths[i], fillstyle="none",
+                color=color, label=label, linewidth=widths[i], linestyle=("-", "--", ":", "-.")[i % 4],
+                alpha=0.6 if i == 0 else 1.0)
     overall = table[table["layer"] == "all"]
     if not overall.empty:
         ax.plot(overall["round"], overall["percent_remaining"], color="black", linestyle="--", label="whole network")
@@ -321,22 +326,25 @@ def _log_percent_yaxis(ax, percents) -> None:
 
 def first_layer_masks(results, seed: int | None = None, rounds: Sequence[int] | None = None) -> Figure:
     """How many first-layer connections of each input pixel survive, as 28×28 images, one per round
-    (default: the rounds nearest 100, 51.3, 21.1, 7.0 and 3.6% remaining)."""
+    (default: the rounds nearest 51.3, 21.1, 7.0 and 3.6% remaining; round 0 keeps every connection),
+    on one logarithmic colour scale shared by all panels, so that panels compare."""
     summary, seed = results.summary, analysis.resolve_seed(results, seed)
-    rounds = list(rounds) if rounds is not None else analysis.nearest_rounds(summary, PAPER_LEVELS[:5])
+    rounds = list(rounds) if rounds is not None else analysis.nearest_rounds(summary, PAPER_LEVELS[1:5])
     _check_rounds(summary, rounds, "ticket")
     images = [analysis.first_layer_connections_of(results, seed, r) for r in rounds]
     fig, axes = _figure("Which input pixels keep their first-layer connections", summary[summary["seed"] == seed],
-                        figsize=(3.2 * len(rounds) + 1, 3.8), ncols=len(rounds))
+                        figsize=(3.2 * len(rounds) + 1.5, 3.8), ncols=len(rounds), what=f"seed {seed}")
     percents = summary[summary["condition"] == "ticket"].groupby("round")["percent_remaining"].first()
     units = next(iter(results.mask(seed, 0).values())).shape[0]
+    norm = mpl.colors.LogNorm(vmin=1, vmax=units)
+    cmap = mpl.colormaps["magma"].with_extremes(bad="black")  # no connection left: black
     for ax, round_, image in zip(axes, rounds, images):
-        shown = ax.imshow(image, cmap="magma", vmin=0, vmax=max(1.0, image.max()))
+        shown = ax.imshow(np.ma.masked_less(np.asarray(image), 1), cmap=cmap, norm=norm)
         ax.set_title(f"round {round_}: {percents[round_]:.1f}% remaining", fontsize=10)
         ax.set_xticks([])
         ax.set_yticks([])
-        fig.colorbar(shown, ax=ax, shrink=0.75, label=f"connections kept (of {units})")
-    fig.supxlabel(f"seed {seed}; bright pixels keep many of their connections", fontsize=10)
+    fig.colorbar(shown, ax=list(axes), shrink=0.75, label=f"connections kept (of {units}, log scale)")
+    fig.supxlabel("bright pixels keep many of their connections; black ones none", fontsize=10)
     return fig
 
 
@@ -355,7 +363,7 @@ def survivor_init_distribution(results, seed: int | None = None, round_: int | N
     table = analysis.survivor_init_of(results, seed, round_, layer)
     percent = summary.loc[(summary["condition"] == "ticket") & (summary["round"] == round_), "percent_remaining"].iloc[0]
     fig, (ax,) = _figure(f"Where the survivors started: θ0 of {layer} at {percent:.1f}% remaining",
-                         summary, figsize=TALL)
+                         summary, figsize=TALL, what=f"seed {seed}")
     bins = np.linspace(table["theta0"].min(), table["theta0"].max(), 61)
     for survived, color, label in ((False, DENSE_COLOR, "pruned"), (True, PALETTE[0], "survived")):
         values = table.loc[table["survived"] == survived, "theta0"]
