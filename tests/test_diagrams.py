@@ -208,6 +208,14 @@ def test_rounds_are_labelled_with_percent_remaining(draw):
     assert "output layer" not in text
 
 
+def test_rounds_with_an_output_rate_are_labelled_per_layer_kind(draw):
+    """The course's ladder quotes the whole network (51.3% after 3 rounds); the figure must not print
+    a different 'remaining' figure for it: it labels hidden and output layers separately."""
+    text = _all_text(draw(diagrams.iterative_pruning_rounds, rounds=5, rate=0.2, output_rate=0.1))
+    assert "hidden layers 51.2%\noutput layer 72.9%" in text
+    assert "% remaining" not in text
+
+
 def test_rounds_drawings_shrink_and_each_mask_lies_inside_the_previous(draw):
     fig = draw(diagrams.iterative_pruning_rounds, rounds=6, rate=0.3)
     kept = [len(_segments(fig, f"round {r}: kept")) for r in range(6)]

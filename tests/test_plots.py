@@ -288,3 +288,13 @@ def test_generalisation_draws_training_and_test_accuracy_at_the_end(results, clo
     assert plotted == pytest.approx(100 * ticket.sort_index().to_numpy())
     with pytest.raises(DataError, match="final_train_acc"):
         plots.generalisation(results.summary.drop(columns="final_train_acc"))
+
+
+def test_percent_axis_ticks_the_data_own_levels_off_lenets_ladder(close):
+    """A toy pruned 40% per round never reaches LeNet's 51.3% or 21.1%: its own levels are ticked."""
+    toy_levels = [100.0, 61.0, 37.5, 23.3, 14.5, 9.2, 5.9, 3.9, 2.5]
+    assert plots._level_ticks(toy_levels) == [100.0, 37.5, 14.5, 5.9, 2.5]
+    from ticketlab.pruning import sparsity_ladder
+
+    lenet_levels = sparsity_ladder("lenet", rounds=15)["percent_remaining"].round(1).tolist()
+    assert plots._level_ticks(lenet_levels) == [100.0, 51.3, 21.1, 7.0, 3.6]

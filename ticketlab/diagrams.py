@@ -561,11 +561,12 @@ def iterative_pruning_rounds(rounds: int = 5, rate: float = 0.2,
 
 
 def _remaining_label(rate: float, output_rate: float | None, round_index: int) -> str:
-    """The text under a round: percent of weights remaining (and the output layer's if set)."""
-    label = f"{_percent_remaining(rate, round_index):.1f}% remaining"
-    if output_rate is not None:
-        label += f"\noutput layer {_percent_remaining(output_rate, round_index):.1f}%"
-    return label
+    """The text under a round: percent of weights remaining, per layer kind when the output layer
+    has its own rate (then the whole network's share lies between the two, as in the course's ladder)."""
+    if output_rate is None:
+        return f"{_percent_remaining(rate, round_index):.1f}% remaining"
+    return (f"hidden layers {_percent_remaining(rate, round_index):.1f}%\n"
+            f"output layer {_percent_remaining(output_rate, round_index):.1f}%")
 
 
 def _rounds_caption(rate: float, output_rate: float | None) -> str:

@@ -363,7 +363,7 @@ def toy_config(scale: str) -> "lottery.ExperimentConfig":
     round. It prunes 40% per round (the paper: 20%) to reach sparse levels in 8 short rounds."""
     quick = scale == "smoke"
     return lottery.ExperimentConfig.at_scale(scale, model="toy-mlp").replace(
-        iterations=200 if quick else 500, eval_every=25, rounds=3 if quick else 8, prune_rate=0.4,
+        iterations=200 if quick else 500, eval_every=25, test_every=None, rounds=3 if quick else 8, prune_rate=0.4,
         seeds=(0, 1, 2, 3), conditions=("ticket", "reinit"), control_rounds=None)
 
 
