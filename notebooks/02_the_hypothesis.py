@@ -69,6 +69,18 @@ print(f"scale {SCALE!r}: LeNet-300-100 on MNIST, {CONFIG.iterations:,} iteration
 # **as well or better**, and **as fast or faster**, than the whole network.
 
 # %% [markdown] slideshow={"slide_type": "subslide"}
+# ## The paper at a glance
+#
+# | | Frankle & Carbin, *The Lottery Ticket Hypothesis*, ICLR 2019 |
+# |---|---|
+# | claim | a dense network at initialisation contains a subnetwork that, trained alone from the same initial values, matches the whole network's accuracy in at most as many iterations |
+# | method | iterative magnitude pruning: train, prune the smallest surviving weights per layer, **reset the survivors to θ0**, repeat |
+# | controls | the same mask with fresh random values; a random mask of the same layer sizes |
+# | networks | LeNet-300-100 on MNIST; Conv-2/4/6 on CIFAR-10; VGG-19 and ResNet-18 on CIFAR-10 (with learning-rate warmup) |
+# | headline | winning tickets "less than 10-20% of the size" of the dense networks (abstract); LeNet's learn fastest near 21% of the weights and stay at least as accurate down to 3.6% (Section 2, Figure 3) |
+# | course | notebook 03 runs the method, 04 the controls, 05 grades every LeNet claim against our runs and a full run of the paper's protocol |
+
+# %% [markdown] slideshow={"slide_type": "subslide"}
 # ## The hypothesis, precisely
 #
 # Train the dense network $f(x;\theta)$ from its random initial weights $\theta_0$: it reaches its
