@@ -447,3 +447,24 @@ def test_store_paths_never_leave_the_store(tmp_path, key):
     with pytest.raises(StoreError, match="invalid run key"):
         store.path(key)
     assert store.path("0123456789abcdef").parent == store.root / "runs"
+
+
+# --- runs of an older engine ------------------------------------------------------------------
+
+
+def test_runs_of_an_older_engine_are_reported_and_pruned(tmp_path, capsys):
+    from ticketlab import cli
+    from ticketlab.training import ENGINE_VERSION
+
+    store = Store(tmp_path)
+    for key, version in (("a" * 16, ENGINE_VERSION), ("b" * 16, ENGINE_VERSION - 1), ("c" * 16, None)):
+        spec = {"model": "lenet"} if version is None else {"version": version, "model": "lenet"}
+        store.save(key, spec, {"x": 1}, pd.DataFrame({"iteration": [0]}), {})
+    assert [p.name for p in store.stale(ENGINE_VERSION)] == ["b" * 16, "c" * 16]
+    assert cli.main(["store", "--store", str(tmp_path)]) == 0
+    assert "3 runs, 2 of them from an older engine" in capsys.readouterr().out
+    assert cli.main(["store", "--store", str(tmp_path), "--prune-stale"]) == 0
+    assert "deleted 2 stale runs" in capsys.readouterr().out
+    assert store.has("a" * 16) and not store.stale(ENGINE_VERSION)
+    with pytest.raises(StoreError, match="not a run folder"):
+        store.delete([tmp_path])

@@ -1,4 +1,4 @@
-"""Command line: ``python -m ticketlab run|bench|reference|slides``.
+"""Command line: ``python -m ticketlab run|store|bench|reference|slides``.
 
 Thin: parse flags, build an ``ExperimentConfig``, call the package, print. Bad input ends
 with one line on stderr and exit status 2, never a traceback.
@@ -14,6 +14,7 @@ from .errors import TicketlabError
 from .files import writable_folder
 from .lottery import CONDITIONS, SCALES, ExperimentConfig, run_experiment, scale_from_env
 from .models import MODELS
+from .training import ENGINE_VERSION
 from .data import DATASETS
 
 
@@ -22,6 +23,10 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_run_arguments(commands.add_parser("run", help="run (or resume) a lottery-ticket experiment",
                                           description="Run or resume a lottery-ticket experiment; finished runs are loaded from the store."))
+    store = commands.add_parser("store", help="report (and delete) stored runs of an older engine",
+                                description="Report the runs in the store that an older engine made (never loaded).")
+    store.add_argument("--store", default=None, help="results store (default: results/)")
+    store.add_argument("--prune-stale", action="store_true", help="delete the runs of an older engine")
     for name, module in (("bench", "bench"), ("reference", "reference"), ("slides", "slides")):
         try:
             mod = importlib.import_module(f"ticketlab.{module}")
@@ -73,12 +78,32 @@ def run(args: argparse.Namespace) -> int:
     from . import plots  # after validation: bad input is reported first, but still before any training
     print(f"ticketlab: {config.model} on {config.dataset}, scale {config.scale}, seeds {list(config.seeds)}, "
           f"rounds 0..{config.rounds}, conditions {', '.join(config.conditions)}; store {store.root}", flush=True)
+    stale = store.stale(ENGINE_VERSION)
+    if stale:
+        print(f"note: {len(stale)} stored runs come from an older engine and are ignored; "
+              f"delete them with: python -m ticketlab store --prune-stale", flush=True)
     results = run_experiment(config, store=store, progress=not args.no_progress, device=args.device)
     results.curves.to_csv(out / "curves.csv", index=False)
     results.summary.to_csv(out / "summary.csv", index=False)
     figures = plots.save_experiment_figures(results, out)
     print(summary_table(results.summary).to_string())
     print(f"wrote {out / 'curves.csv'}, {out / 'summary.csv'} and {len(figures)} figures to {out}")
+    return 0
+
+
+def store_command(args: argparse.Namespace) -> int:
+    from .store import Store
+
+    store = Store(args.store)
+    stale = store.stale(ENGINE_VERSION)
+    total = sum(1 for _ in (store.root / "runs").iterdir())
+    print(f"{store.root}: {total} runs, {len(stale)} of them from an older engine than version {ENGINE_VERSION}"
+          + (" (never loaded)" if stale else ""))
+    if stale and args.prune_stale:
+        store.delete(stale)
+        print(f"deleted {len(stale)} stale runs")
+    elif stale:
+        print("delete them with: python -m ticketlab store --prune-stale")
     return 0
 
 
@@ -98,6 +123,8 @@ def main(argv: list[str] | None = None) -> int:
     try:
         if args.command == "run":
             return run(args)
+        if args.command == "store":
+            return store_command(args)
         return importlib.import_module(f"ticketlab.{args.command}").main(args)
     except TicketlabError as err:
         print(f"error: {err}", file=sys.stderr)

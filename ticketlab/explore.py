@@ -30,7 +30,7 @@ from .models import build, prunable_names
 from .plots import CONDITION_STYLE, DENSE_COLOR, PALETTE
 from .pruning import karnin_scores, prune_one_shot, scores_for
 from .store import Store, run_key
-from .training import RunResult, RunSpec, TrainConfig, evaluate, train_stacked
+from .training import ENGINE_VERSION, RunResult, RunSpec, TrainConfig, evaluate, train_stacked
 
 METHODS = ("magnitude", "karnin", "random")
 METHOD_STYLE = {  # colour and legend label of each one-shot pruning rule
@@ -57,7 +57,8 @@ def _digest(tensors: dict[str, torch.Tensor]) -> str:
 def _stack_spec(purpose: str, model: str, runs: list[RunSpec], data: datasets.Splits, config: TrainConfig,
                 track_updates: bool) -> dict:
     """The JSON-able facts that define a stack of runs (its store key is their hash)."""
-    return dict(purpose=purpose, model=model, dataset=data.name, track_updates=track_updates, **asdict(config),
+    return dict(version=ENGINE_VERSION, purpose=purpose, model=model, dataset=data.name, track_updates=track_updates,
+                **asdict(config),
                 runs=[dict(init=_digest(r.init), mask=_digest(r.mask), data_seed=r.data_seed) for r in runs])
 
 

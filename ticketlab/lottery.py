@@ -32,14 +32,10 @@ from .masks import Mask
 from .models import MODELS, build
 from .pruning import DEFAULT_CONV_RATE, check_rate, counts_after_rounds, layer_rates, prune_magnitude, prune_one_shot, prune_random
 from .store import Store, run_key
-from .training import RunSpec, TrainConfig, train_stacked
+from .training import ENGINE_VERSION, RunSpec, TrainConfig, train_stacked
 
 CONTROLS = ("reinit", "random-prune", "sign-reinit", "one-shot")
 CONDITIONS = ("ticket",) + CONTROLS
-# Part of every run key: bump it whenever a change can alter any stored run's numbers or fields,
-# so that runs of an older engine are never loaded beside new ones.
-# 2: the training set's accuracy and loss at the last iteration replace the last batch's accuracy.
-SPEC_VERSION = 2
 
 SCALES = {
     # seconds: for tests and a first look
@@ -152,7 +148,7 @@ class ExperimentConfig:
 
     def run_spec(self, condition: str, seed: int, round_: int) -> dict:
         """The JSON-able facts that define one run (its store key is their hash)."""
-        spec = dict(version=SPEC_VERSION, model=self.model, dataset=self.dataset, condition=condition, seed=seed,
+        spec = dict(version=ENGINE_VERSION, model=self.model, dataset=self.dataset, condition=condition, seed=seed,
                     round=round_, rewind_iteration=self.rewind_iteration, **dataclasses.asdict(self.train_config()))
         if round_ > 0:  # the dense run does not depend on how later rounds prune
             spec.update(prune_rate=self.prune_rate, rates=self.rates())

@@ -31,12 +31,12 @@ import torch
 
 from . import data as datasets
 from .errors import ConfigError, DataError
-from .lottery import SPEC_VERSION, ExperimentConfig, collect, initial_weights, run_experiment
+from .lottery import ExperimentConfig, collect, initial_weights, run_experiment
 from .masks import Mask
 from .models import build
 from .pruning import prune_magnitude
 from .store import Store
-from .training import RunSpec, train_stacked
+from .training import ENGINE_VERSION, RunSpec, train_stacked
 
 HELP = "the paper-protocol reference run: run (or resume) it, export its tables, or check them"
 FOLDER = datasets.DATA_DIR / "reference" / "lenet-paper"
@@ -90,7 +90,7 @@ def run_part(seed: int, store: Store, progress: bool = True, device=None) -> dic
 def part_provenance(seed: int, started: float, wall_s: float, device=None, commit: str | None = None,
                     threads: int | None = None) -> dict:
     """Where and how a part was made: commands, commit, machine, torch, threads, wall time."""
-    return dict(seeds=[seed], commands=commands(seed), commit=commit or _commit(), engine_version=SPEC_VERSION,
+    return dict(seeds=[seed], commands=commands(seed), commit=commit or _commit(), engine_version=ENGINE_VERSION,
                 cpu=_cpu_model(), device=str(device or "cpu"), torch=torch.__version__,
                 threads=threads or torch.get_num_threads(),
                 started=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)), wall_s=round(wall_s))

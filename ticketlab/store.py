@@ -95,6 +95,29 @@ class Store:
         record = {"summary": summary, "summary_sha256": _summary_digest(summary), "files": checksums}
         atomic_write_text(folder / "summary.json", json.dumps(record, indent=1))
 
+    def stale(self, version: int) -> list[Path]:
+        """Run folders whose spec names another engine version than ``version`` (or none). They are
+        never loaded (the version is part of every key); this finds them so they can be reported
+        and deleted."""
+        folders = []
+        for folder in sorted((self.root / "runs").iterdir()):
+            try:
+                spec = json.loads((folder / "spec.json").read_text())
+            except (OSError, ValueError):
+                continue  # unfinished or damaged: has() already recomputes those
+            if spec.get("version") != version:
+                folders.append(folder)
+        return folders
+
+    def delete(self, folders: list[Path]) -> None:
+        """Remove run folders of this store (e.g. the stale ones); nothing outside ``root/runs``."""
+        runs = (self.root / "runs").resolve()
+        for folder in folders:
+            if Path(folder).resolve().parent != runs:
+                raise StoreError(f"{folder} is not a run folder of {self.root}; nothing was deleted")
+        for folder in folders:
+            shutil.rmtree(folder, ignore_errors=True)
+
     def summary(self, key: str) -> dict:
         return json.loads((self.path(key) / "summary.json").read_text())["summary"]
 

@@ -33,6 +33,13 @@ from .masks import Mask
 from .models import MLP
 
 
+# Part of every run key (lottery's and explore's): bump it whenever a change can alter any stored
+# run's numbers or fields, so that runs of an older engine are never loaded beside new ones.
+# tests/test_engine_version.py holds a tiny run's numbers for this version and fails when they
+# change without a bump. 2: the training set's accuracy and loss at the last iteration are recorded.
+ENGINE_VERSION = 2
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """How one training run goes; the paper's LeNet values are iterations=50_000, lr=1.2e-3."""
