@@ -56,7 +56,7 @@ def test_main_times_whole_evaluation_periods(monkeypatch, quick):
     monkeypatch.setattr(bench, "textbook_loop", lambda iterations: lengths.update(textbook=iterations) or (8.0, 10.0))
     monkeypatch.setattr(bench, "ticketlab_level", lambda iterations, seeds, test_every:
                         lengths.update(stacked=iterations, test_every=test_every) or (1.0, 1.25))
-    monkeypatch.setattr(bench, "paper_level", lambda iterations, round_=1: 1.5)
+    monkeypatch.setattr(bench, "paper_level", lambda iterations, round_=1, seeds=5: 1.5)
     bench.main(argparse.Namespace(quick=quick, seeds=4, repeats=1))
     assert lengths["textbook"] % 100 == 0
     assert (lengths["stacked"] // 2) % lengths["test_every"] == 0
@@ -85,16 +85,22 @@ def test_a_paper_level_stacks_five_seeds_of_ticket_reinit_and_random_pruning():
     assert int(ticket.mask["fc1.weight"].sum()) == int(random_prune.mask["fc1.weight"].sum())
 
 
-def test_report_ends_with_speedup_line(monkeypatch, capsys):
+def test_report_gives_each_density_against_its_floor_and_ends_with_the_summary_line(monkeypatch, capsys):
     monkeypatch.setattr(bench, "matmul_peak", lambda: 100.0)
     monkeypatch.setattr(bench, "textbook_loop", lambda iterations: (8.0, 10.0))
     monkeypatch.setattr(bench, "ticketlab_level", lambda iterations, seeds, test_every: (1.0, 1.25))
-    monkeypatch.setattr(bench, "paper_level", lambda iterations, round_=1: 1.5 if round_ == 1 else 1.0)
+    level_ms = {0: 2.0, 3: 1.5, 7: 1.0, 12: 0.5, 18: 0.25}
+    monkeypatch.setattr(bench, "paper_level", lambda iterations, round_=1, seeds=5: 3.0 if seeds == 1 else level_ms[round_])
     assert bench.main(argparse.Namespace(quick=True, seeds=4, repeats=None)) == 0
     out = capsys.readouterr().out
-    assert "1.50 ms/run-iteration with evaluation; 1.00 from level 11 on (8.6% of the first layer" in out
+    assert "one run alone: 3.00 ms/iteration" in out
+    dense_floor = (bench.LENET_FLOP_PER_ITERATION + bench.PAPER_EVAL_FLOP_PER_ITERATION) / 100e9 * 1e3
+    assert f"level  0 (100.0%):  2.00  floor {dense_floor:5.2f}" in out
+    assert "level  7 ( 21.1%):  1.00" in out and "level 18 (  1.9%):  0.25" in out
     last = out.strip().splitlines()[-1]
-    assert re.fullmatch(r"bench: speedup 8\.0x over textbook, 96% of matmul peak", last), last
+    hours = bench.projected_hours(bench.ExperimentConfig.at_scale("paper", conditions=("ticket", "reinit", "random-prune")),
+                                  level_ms)
+    assert last == f"bench: speedup 8.0x over textbook, 96% of matmul peak, paper protocol {hours:.1f} h"
 
 
 def test_projection_counts_every_distinct_run():
@@ -103,17 +109,21 @@ def test_projection_counts_every_distinct_run():
     assert bench.projected_hours(config, 1.0) == runs * config.iterations * 1.0 / 3.6e6
 
 
-def test_projection_times_the_sparse_rounds_at_their_own_speed():
-    """The paper's first layer is at most 10% left from round 11 (8.6%) on: those rounds train
-    with sparse kernels and are projected at the speed measured for them."""
+def test_projection_interpolates_between_the_measured_levels():
+    """Each round is projected at its own cost: measured, or interpolated between the two measured
+    rounds around it (held beyond the last)."""
     config = bench.ExperimentConfig.at_scale("paper", conditions=("ticket", "reinit", "random-prune"))
-    assert bench.first_sparse_round(config) == 11
-    assert bench.first_sparse_round(config.replace(rounds=10)) is None
-    dense_runs = 5 + 10 * 15  # round 0 trains the ticket only
-    sparse_runs = 8 * 15
-    expected = (dense_runs * 2.0 + sparse_runs * 1.0) * config.iterations / 3.6e6
-    assert bench.projected_hours(config, 2.0, sparse_ms=1.0) == pytest.approx(expected)
-    assert bench.projected_hours(config, 2.0) == pytest.approx((dense_runs + sparse_runs) * 2.0 * config.iterations / 3.6e6)
+    measured = {0: 4.0, 10: 2.0, 18: 1.0}
+    cost = {r: 4.0 - 0.2 * r if r <= 10 else 2.0 - (r - 10) / 8 for r in range(19)}
+    expected = sum(len(config.runs_at(r)) * config.iterations * cost[r] for r in range(19)) / 3.6e6
+    assert bench.projected_hours(config, measured) == pytest.approx(expected)
+    assert bench.projected_hours(config.replace(rounds=20), {0: 1.0, 3: 1.0}) == bench.projected_hours(
+        config.replace(rounds=20), 1.0)
+
+
+def test_floor_counts_only_what_survives():
+    dense = bench.dense_equivalent_floor_ms(0, 100.0)
+    assert bench.dense_equivalent_floor_ms(7, 100.0) == pytest.approx(dense * 0.211, rel=0.01)
 
 
 def test_sparse_level_runs_have_the_layer_sizes_of_their_round():

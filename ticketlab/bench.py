@@ -11,9 +11,9 @@ a noisy machine slows all of them alike:
   100 iterations, test at the early-stop iteration and every ``test_every`` iterations.
 
 It prints milliseconds per run-iteration, the speedup, the fraction of matmul peak reached in
-training, and projected wall times of the lecture scale and the paper's full protocol (whose
-levels are timed twice: at level 1, and at the first level whose first layer trains with sparse
-kernels, which stands for the sparser levels after it).
+training, the cost of the paper's levels at five densities against the dense-equivalent floor
+(what the surviving weights' multiply-adds cost at the matmul peak), one run alone, and projected
+wall times of the lecture scale and of the paper's full protocol from the measured level costs.
 """
 
 from __future__ import annotations
@@ -33,11 +33,16 @@ from .errors import ConfigError
 from .lottery import CONDITIONS, ExperimentConfig
 from .masks import Mask
 from .models import build
-from .pruning import counts_after_rounds, layer_rates, prune_magnitude, prune_random
-from .training import RunSpec, TrainConfig, sparse_enough, train_stacked
+from .pruning import layer_rates, prune_magnitude, prune_random, sparsity_ladder
+from .training import RunSpec, TrainConfig, train_stacked
 
 HELP = "measure training speed: matmul peak, a textbook loop and ticketlab, side by side"
-LENET_FLOP_PER_ITERATION = 6 * 60 * (784 * 300 + 300 * 100 + 100 * 10)  # forward + backward, batch 60
+LENET_WEIGHTS = 784 * 300 + 300 * 100 + 100 * 10
+LENET_FLOP_PER_ITERATION = 6 * 60 * LENET_WEIGHTS  # forward + backward, batch 60
+# the paper protocol's evaluation per training iteration: 5,000 validation images every 100
+# iterations and 10,000 test images every 1,000, a forward pass (2 FLOP per weight) each
+PAPER_EVAL_FLOP_PER_ITERATION = 2 * LENET_WEIGHTS * (5_000 / 100 + 10_000 / 1_000)
+DENSITY_ROUNDS = (0, 3, 7, 12, 18)  # 100, 51.3, 21.1, 7.0 and 1.9% of LeNet's weights remaining
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -142,14 +147,16 @@ def ticketlab_level(iterations: int, seeds: int, eval_every: int = 100, test_eve
     return training, evaluated
 
 
-def paper_level(iterations: int, round_: int = 1) -> float:
+def paper_level(iterations: int, round_: int = 1, seeds: int = 5) -> float:
     """ms per run-iteration, with evaluation, of one of the paper's pruning levels as ticketlab
-    trains it: 5 seeds x (ticket, reinit, random pruning) = 15 runs in one stack, validation every
-    100 iterations and test once per ``iterations`` (the paper scale's 1,000, or more often: a
-    conservative estimate for shorter windows), in the steady state (see ``_steady_ms``), with the
-    layer sizes of pruning round ``round_``.
+    trains it: ``seeds`` x (ticket, reinit, random pruning) runs in one stack (the dense round 0:
+    the tickets alone), validation every 100 iterations and test once per ``iterations`` (the
+    paper scale's 1,000, or more often: a conservative estimate for shorter windows), in the
+    steady state (see ``_steady_ms``), with the layer sizes of pruning round ``round_``.
+    ``seeds=1`` at round 1 is one run alone, as notebook 01 and most users train.
     """
-    runs = _level_runs(range(5), ("ticket", "reinit", "random-prune"), round_)
+    conditions = ("ticket", "reinit", "random-prune") if round_ > 0 and seeds > 1 else ("ticket",)
+    runs = _level_runs(range(seeds), conditions, round_)
     test_every = iterations if iterations % 100 == 0 else None
     return _steady_ms(runs, lambda n: TrainConfig(iterations=n, lr=1.2e-3, eval_every=100, test_every=test_every),
                       iterations)
@@ -234,26 +241,28 @@ def _ms(fn, repeats: int) -> float:
     return 1000 * float(np.median(times))
 
 
-def projected_hours(config: ExperimentConfig, ms_per_run_iteration: float, sparse_ms: float | None = None) -> float:
-    """Wall time of every run of ``config`` at the measured speed; rounds whose first layer trains
-    with sparse kernels at ``sparse_ms`` when given (see ``first_sparse_round``)."""
-    first_sparse = first_sparse_round(config) if sparse_ms is not None else None
+def projected_hours(config: ExperimentConfig, ms_per_run_iteration) -> float:
+    """Wall time of every run of ``config`` at the measured speed: one figure for every round, or
+    ``{round: ms}`` measured at some rounds, interpolated in between (the rounds form a geometric
+    ladder of densities, so a round's cost varies smoothly with its number) and held beyond."""
     total = 0.0
     for round_ in range(config.rounds + 1):
-        ms = sparse_ms if first_sparse is not None and round_ >= first_sparse else ms_per_run_iteration
-        total += len(config.runs_at(round_)) * config.iterations * ms
+        total += len(config.runs_at(round_)) * config.iterations * _cost_at(ms_per_run_iteration, round_)
     return total / 3.6e6
 
 
-def first_sparse_round(config: ExperimentConfig) -> int | None:
-    """The first pruning round of ``config`` whose first layer is sparse enough for its runs to
-    train it with sparse kernels (``training.sparse_enough``; None: no such round)."""
-    sizes = {n: p.numel() for n, p in build(config.model).named_parameters() if n.endswith(".weight")}
-    first = next(iter(sizes))
-    for round_ in range(1, config.rounds + 1):
-        if sparse_enough(counts_after_rounds(sizes, config.rates(), round_)[first], sizes[first]):
-            return round_
-    return None
+def _cost_at(measured, round_: int) -> float:
+    if not isinstance(measured, dict):
+        return float(measured)
+    rounds = sorted(measured)
+    return float(np.interp(round_, rounds, [measured[r] for r in rounds]))
+
+
+def dense_equivalent_floor_ms(round_: int, peak_gflops: float) -> float:
+    """ms per run-iteration that the surviving weights' multiply-adds (training and the paper's
+    evaluation) take at the matmul peak: what a run would cost if it cost exactly what survives."""
+    share = sparsity_ladder("lenet", rounds=round_)["percent_remaining"].iloc[-1] / 100
+    return share * (LENET_FLOP_PER_ITERATION + PAPER_EVAL_FLOP_PER_ITERATION) / (peak_gflops * 1e9) * 1e3
 
 
 def main(args: argparse.Namespace) -> int:
@@ -264,28 +273,33 @@ def main(args: argparse.Namespace) -> int:
           f"{repeats} interleaved repeat(s)", flush=True)
     lecture = ExperimentConfig.at_scale("lecture", conditions=CONDITIONS)  # the notebooks' experiment
     paper = ExperimentConfig.at_scale("paper", conditions=("ticket", "reinit", "random-prune"))
-    sparse_round = first_sparse_round(paper)  # the paper's 18 rounds always reach one
-    peak, textbook, ours, paper_level_ms, paper_sparse_ms = [], [], [], [], []
+    peak, textbook, ours, single, levels = [], [], [], [], {r: [] for r in DENSITY_ROUNDS}
     for _ in range(repeats):
         peak.append(matmul_peak())
         textbook.append(textbook_loop(textbook_iterations))
         # evaluated as the lecture is (test every lecture.test_every, for its curves): an honest projection
         ours.append(ticketlab_level(stacked_iterations, args.seeds, test_every=lecture.test_every))
-        paper_level_ms.append(paper_level(paper_iterations))
-        paper_sparse_ms.append(paper_level(paper_iterations, sparse_round))
-    best_peak = max(peak)
+        single.append(paper_level(paper_iterations, round_=1, seeds=1))
+        for round_ in DENSITY_ROUNDS:
+            levels[round_].append(paper_level(paper_iterations, round_))
+    best_peak, level_ms = max(peak), {r: min(ms) for r, ms in levels.items()}
     tb_train, tb_total = min(t[0] for t in textbook), min(t[1] for t in textbook)
     tl_train, tl_total = min(t[0] for t in ours), min(t[1] for t in ours)
     fraction = LENET_FLOP_PER_ITERATION / (tl_train / 1e3) / (best_peak * 1e9)
+    paper_hours = projected_hours(paper, level_ms)
     print(f"fp32 matmul peak:      {best_peak:7.1f} GFLOP/s  (floor {LENET_FLOP_PER_ITERATION / best_peak / 1e6:.2f} ms/iteration)")
     print(f"textbook loop:         {tb_train:7.2f} ms/iteration training, {tb_total:.2f} with evaluation")
     print(f"ticketlab ({args.seeds} stacked): {tl_train:7.2f} ms/run-iteration training, {tl_total:.2f} with evaluation "
           f"(test every {lecture.test_every})")
-    percent = 100 * (1 - paper.prune_rate) ** sparse_round
-    print(f"ticketlab (a paper level, 15 stacked): {min(paper_level_ms):.2f} ms/run-iteration with evaluation; "
-          f"{min(paper_sparse_ms):.2f} from level {sparse_round} on ({percent:.1f}% of the first layer: sparse kernels)")
+    print(f"ticketlab, one run alone: {min(single):.2f} ms/iteration with the paper's evaluation")
+    print("paper levels (15 stacked; the dense level: 5), ms/run-iteration with evaluation, against the floor of "
+          "what survives:")
+    ladder = sparsity_ladder("lenet", rounds=max(DENSITY_ROUNDS)).set_index("round")["percent_remaining"]
+    for round_, ms in level_ms.items():
+        floor = dense_equivalent_floor_ms(round_, best_peak)
+        print(f"  level {round_:2d} ({ladder[round_]:5.1f}%): {ms:5.2f}  floor {floor:5.2f}  ({ms / floor:4.1f}x the floor)")
     print(f"projected: lecture scale {projected_hours(lecture, tl_total) * 60:.1f} min, "
-          f"paper protocol (5 seeds x 19 levels x ticket, reinit, random-prune) "
-          f"{projected_hours(paper, min(paper_level_ms), min(paper_sparse_ms)):.1f} h")
-    print(f"bench: speedup {tb_total / tl_total:.1f}x over textbook, {100 * fraction:.0f}% of matmul peak")
+          f"paper protocol (5 seeds x 19 levels x ticket, reinit, random-prune) {paper_hours:.1f} h")
+    print(f"bench: speedup {tb_total / tl_total:.1f}x over textbook, {100 * fraction:.0f}% of matmul peak, "
+          f"paper protocol {paper_hours:.1f} h")
     return 0

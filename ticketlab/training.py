@@ -136,8 +136,7 @@ SPARSE_DENSITY = 0.1  # at most this share of the first layer left: sparse kerne
 
 
 def sparse_enough(remaining: int, weights: int) -> bool:
-    """Whether a first layer with ``remaining`` of its ``weights`` left trains with sparse kernels
-    (the one rule: training applies it, the benchmark's projection counts rounds with it)."""
+    """Whether a first layer with ``remaining`` of its ``weights`` left trains with sparse kernels."""
     return remaining <= SPARSE_DENSITY * weights
 
 
