@@ -104,10 +104,6 @@ def test_command_line_check_without_tables_is_one_line(tmp_path, capsys):
     assert err.startswith("error: the reference in") and "\n" not in err
 
 
-SHIPPED = pytest.mark.skipif(not (reference.FOLDER / "provenance.json").exists(), reason="no reference exported yet")
-
-
-@SHIPPED
 @pytest.mark.slow
 def test_the_shipped_reference_matches_a_retrained_slice():
     """Seed 0's dense run re-trained with the paper's protocol, and the first 2,000 iterations of its
@@ -118,7 +114,6 @@ def test_the_shipped_reference_matches_a_retrained_slice():
     assert table["ok"].all(), table.to_string()
 
 
-@SHIPPED
 def test_the_shipped_reference_is_the_whole_protocol_for_each_seed_it_holds():
     shipped = reference.load()
     assert shipped.provenance["parts"][0]["commands"] == reference.commands(shipped.provenance["parts"][0]["seeds"][0])
