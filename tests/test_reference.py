@@ -25,12 +25,12 @@ def tiny_configs(seeds=reference.SEEDS):
 @pytest.fixture(scope="module")
 def tiny_reference(tmp_path_factory):
     """Seed 0 of the tiny reference trained into a store and exported: (store, folder, part)."""
-    with pytest.MonkeyPatch.context() as patch:
+    with pytest.MonkeyPatch.context() as patch:  # undone before the tests: later ones read the real reference
         patch.setattr(reference, "configs", tiny_configs)
         store = Store(tmp_path_factory.mktemp("store"))
         part = reference.run_part(0, store, progress=False)
         folder = reference.export(store, [0], [part], tmp_path_factory.mktemp("reference"))
-        yield store, folder, part
+    return store, folder, part
 
 
 def test_export_writes_each_run_once_and_loads_as_a_live_experiments_tables(tiny_reference):
