@@ -372,8 +372,13 @@ def test_conv_nets_are_built_for_the_data_sets_channels(model):
 
 
 @pytest.mark.slow
-def test_a_conv_net_trains_end_to_end_on_mnist(tmp_path):
-    """Conv-2 on MNIST's one-channel images through every path: θ0, reinit, training, evaluation."""
+def test_a_conv_net_trains_end_to_end_on_mnist(tmp_path, monkeypatch):
+    """Conv-2 on MNIST's one-channel images through every path: θ0, reinit, training, evaluation.
+    A slice of MNIST keeps it to seconds (every evaluation of all 70,000 images took minutes)."""
+    mnist = data.load("mnist")
+    small = Splits("mnist", mnist.x_train[:1200], mnist.y_train[:1200], mnist.x_val[:500], mnist.y_val[:500],
+                   mnist.x_test[:500], mnist.y_test[:500])
+    monkeypatch.setattr(lottery.datasets, "load", lambda name, root=None: small)
     config = ExperimentConfig.at_scale("smoke", model="conv2", dataset="mnist", iterations=20, eval_every=20, rounds=1,
                                        conditions=("ticket", "reinit"), control_rounds=(1,))
     results = run_experiment(config, Store(tmp_path), progress=False)
