@@ -2,7 +2,6 @@
 
 import argparse
 import math
-import re
 
 import pytest
 import torch
