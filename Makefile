@@ -35,6 +35,7 @@ cache: venv
 # (all five in 10 minutes), and the science tests then load the notebooks' runs instead of
 # training them a second time (run keys depend only on each run's own configuration).
 test: venv
+	$(BIN)/ruff check .
 	$(BIN)/pytest -m "not slow"
 ifneq ($(NOTEBOOKS),)
 	$(BIN)/pytest --nbval-lax --nbval-current-env notebooks/

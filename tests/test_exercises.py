@@ -7,11 +7,17 @@ import pytest
 import torch
 
 from ticketlab import pruning
-from ticketlab.exercises import (NOT_IMPLEMENTED, CheckResult, check_early_stop, check_magnitude_prune,
-                                 check_percent_remaining, check_random_prune, check_reset,
-                                 lenet_percent_remaining)
+from ticketlab.exercises import (
+    NOT_IMPLEMENTED,
+    CheckResult,
+    check_early_stop,
+    check_magnitude_prune,
+    check_percent_remaining,
+    check_random_prune,
+    check_reset,
+    lenet_percent_remaining,
+)
 from ticketlab.masks import Mask
-
 
 # --- student answers: magnitude pruning --------------------------------------------------------------
 

@@ -122,7 +122,7 @@ def test_the_shipped_reference_is_the_whole_protocol_for_each_seed_it_holds():
         runs = summary[summary["seed"] == seed]
         assert sorted(runs.query("condition == 'ticket'")["round"]) == list(range(19))
         for control in ("reinit", "random-prune"):
-            assert sorted(runs.query("condition == @control")["round"]) == list(range(1, 19))
+            assert sorted(runs.loc[runs["condition"] == control, "round"]) == list(range(1, 19))
         assert sorted(runs.query("condition == 'one-shot'")["round"]) == list(reference.ONE_SHOT_ROUNDS)
     curves = shipped.curves
     assert curves["iteration"].max() == 50_000

@@ -27,7 +27,7 @@ def ticket_es(r):
 def paper_like():
     rows = []
     for seed in SEEDS:
-        def add(condition, r, acc, es, train=100.0, final=None):
+        def add(condition, r, acc, es, train=100.0, final=None, seed=seed):
             acc += OFFSET_PP[seed]
             rows.append(dict(condition=condition, seed=seed, round=r, percent_remaining=PERCENT[r], early_stop_iteration=es,
                              test_acc_at_early_stop=acc / 100, final_test_acc=(final or acc) / 100,

@@ -35,7 +35,7 @@ class Spread(NamedTuple):
     n: int
 
     @classmethod
-    def of(cls, values) -> "Spread":
+    def of(cls, values) -> Spread:
         values = np.asarray(values, dtype=float)
         values = values[~np.isnan(values)]
         if not len(values):

@@ -224,8 +224,8 @@ def masked_vs_sparse(densities=(1.0, 0.211, 0.036), batch: int = 60, repeats: in
             warnings.simplefilter("ignore", UserWarning)
             sparse = masked.to_sparse_csr()
         rows.append(dict(density=density, dense_ms=_ms(lambda: x @ weight.T, repeats),
-                         masked_ms=_ms(lambda: x @ masked.T, repeats),
-                         sparse_ms=_ms(lambda: torch.sparse.mm(sparse, x.T), repeats)))
+                         masked_ms=_ms(lambda masked=masked: x @ masked.T, repeats),
+                         sparse_ms=_ms(lambda sparse=sparse: torch.sparse.mm(sparse, x.T), repeats)))
     return pd.DataFrame(rows)
 
 

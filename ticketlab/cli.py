@@ -10,12 +10,12 @@ import argparse
 import importlib
 import sys
 
+from .data import DATASETS
 from .errors import TicketlabError
 from .files import writable_folder
 from .lottery import CONDITIONS, SCALES, ExperimentConfig, run_experiment, scale_from_env
 from .models import MODELS
 from .training import ENGINE_VERSION
-from .data import DATASETS
 
 
 def build_parser() -> argparse.ArgumentParser:

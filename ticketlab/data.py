@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 from typing import NamedTuple
 from urllib.error import URLError
@@ -113,7 +113,7 @@ def load(name: str = "mnist", root: str | Path | None = None) -> Splits:
     return _load_cached(name, folder)
 
 
-@lru_cache(maxsize=None)
+@cache
 def _load_cached(name: str, root: Path) -> Splits:
     """Read, check and split once; later calls cost nothing (errors are not cached)."""
     if name == "moons":

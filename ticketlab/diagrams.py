@@ -333,7 +333,7 @@ def sparse_subnetwork(layer_sizes: Sequence[int] = (6, 8, 8, 3), density: float 
     _check_fraction("density", density, include_one=True)
     edges = _dense_edges(sizes)
     ticket = _ticket_edges(sizes, max(1, round(density * len(edges))), _rng(seed))
-    ticket_units = sorted({(l, i) for l, i, _ in ticket} | {(l + 1, j) for l, _, j in ticket})
+    ticket_units = sorted({(layer, i) for layer, i, _ in ticket} | {(layer + 1, j) for layer, _, j in ticket})
 
     fig, (network_ax, text_ax) = _titled_figure(
         "Figure 4. Sparse network within network",

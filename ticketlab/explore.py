@@ -186,7 +186,7 @@ class OneShotPruner:
         return pd.DataFrame(rows)
 
 
-def one_shot_pruner(dense: RunResult, init: dict[str, torch.Tensor], config: "lottery.ExperimentConfig",
+def one_shot_pruner(dense: RunResult, init: dict[str, torch.Tensor], config: lottery.ExperimentConfig,
                     x: torch.Tensor, y: torch.Tensor) -> OneShotPruner:
     """The pruner of notebook 01 for a dense run trained with ``track_updates=True``."""
     return OneShotPruner(build(config.model, in_shape=tuple(x.shape[1:])), dense.final,
@@ -359,7 +359,7 @@ def line_figure(lines: dict[str, pd.DataFrame], colors: dict[str, str] | None = 
     return fig
 
 
-def toy_config(scale: str) -> "lottery.ExperimentConfig":
+def toy_config(scale: str) -> lottery.ExperimentConfig:
     """The toy ticket of notebook 02: the two-moons MLP, 4 seeds, ticket and random reinit at every
     round. It prunes 40% per round (the paper: 20%) to reach sparse levels in 8 short rounds."""
     quick = scale == "smoke"
@@ -384,7 +384,7 @@ class ToyTickets:
     """The toy experiment's results plus the trained weights of its random reinitialisations
     (the engine stores trained weights for tickets only, so those are retrained once and stored)."""
 
-    results: "lottery.Results"
+    results: lottery.Results
     reinit_finals: dict[tuple[int, int], dict[str, torch.Tensor]]
     data: datasets.Splits
 
@@ -404,7 +404,7 @@ class ToyTickets:
                 for label, condition, weights, mask in networks]
 
 
-def toy_tickets(config: "lottery.ExperimentConfig", store: Store | None = None, progress: bool = True) -> ToyTickets:
+def toy_tickets(config: lottery.ExperimentConfig, store: Store | None = None, progress: bool = True) -> ToyTickets:
     """Run (or load) the toy experiment and the reinitialised tickets' trained weights."""
     results = lottery.run_experiment(config, store=store, progress=progress)
     pairs = [(s, r) for r in range(1, config.rounds + 1) for s in config.seeds]

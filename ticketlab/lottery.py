@@ -30,7 +30,15 @@ from . import data as datasets
 from .errors import ConfigError
 from .masks import Mask
 from .models import MODELS, build
-from .pruning import DEFAULT_CONV_RATE, check_rate, counts_after_rounds, layer_rates, prune_magnitude, prune_one_shot, prune_random
+from .pruning import (
+    DEFAULT_CONV_RATE,
+    check_rate,
+    counts_after_rounds,
+    layer_rates,
+    prune_magnitude,
+    prune_one_shot,
+    prune_random,
+)
 from .store import Store, run_key
 from .training import ENGINE_VERSION, RunSpec, TrainConfig, train_stacked
 
@@ -78,7 +86,7 @@ class ExperimentConfig:
     scale: str = "custom"
 
     @classmethod
-    def at_scale(cls, scale: str = "lecture", model: str = "lenet", **overrides) -> "ExperimentConfig":
+    def at_scale(cls, scale: str = "lecture", model: str = "lenet", **overrides) -> ExperimentConfig:
         """The preset ``scale`` for ``model`` with the paper's learning rate; overrides win."""
         if scale not in SCALES:
             raise ConfigError(f"unknown scale {scale!r}; choose one of {', '.join(SCALES)}")
@@ -154,7 +162,7 @@ class ExperimentConfig:
             spec.update(prune_rate=self.prune_rate, rates=self.rates())
         return spec
 
-    def replace(self, **changes) -> "ExperimentConfig":
+    def replace(self, **changes) -> ExperimentConfig:
         return dataclasses.replace(self, **changes)
 
 
@@ -186,7 +194,7 @@ def check_device(device) -> None:
         raise ConfigError(f"device {device!r} is not available on this machine; use cpu or leave the device out")
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _layer_rates(model: str, prune_rate: float, conv_rate: float) -> tuple:
     """Per-layer rates, cached: run specs ask for them for every run, and building a model costs."""
     return tuple(layer_rates(build(model), prune_rate, conv_rate).items())

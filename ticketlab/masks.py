@@ -21,7 +21,7 @@ class Mask(dict):
     """
 
     @classmethod
-    def ones_like(cls, model_or_params) -> "Mask":
+    def ones_like(cls, model_or_params) -> Mask:
         """The dense mask: every prunable weight survives."""
         params = _params(model_or_params)
         return cls({n: torch.ones_like(params[n], dtype=torch.float32) for n in prunable_names(params)})
@@ -73,7 +73,7 @@ class Mask(dict):
         atomic_torch_save({n: m.to(torch.bool) for n, m in self.items()}, Path(path))
 
     @classmethod
-    def load(cls, path) -> "Mask":
+    def load(cls, path) -> Mask:
         """Load with ``weights_only=True``: a results folder never unpickles arbitrary objects."""
         path = Path(path)
         try:
@@ -85,7 +85,7 @@ class Mask(dict):
             raise StoreError(f"{path} is not a saved Mask (damaged, or holds more than a dict of tensors): "
                              f"{str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__}") from None
 
-    def clone(self) -> "Mask":
+    def clone(self) -> Mask:
         return Mask({n: m.clone() for n, m in self.items()})
 
 

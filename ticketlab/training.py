@@ -32,7 +32,6 @@ from .errors import ConfigError
 from .masks import Mask
 from .models import MLP
 
-
 # Part of every run key (lottery's and explore's): bump it whenever a change can alter any stored
 # run's numbers or fields, so that runs of an older engine are never loaded beside new ones.
 # tests/test_engine_version.py holds a tiny run's numbers for this version and fails when they
