@@ -395,8 +395,8 @@ ax.legend(["dense weights", "dense with a 0/1 mask", "sparse CSR, survivors only
 #
 # def one_shot_learns_faster(summary, level=51.3):
 #     """The paper: one-shot tickets stop earlier than dense from 67.5% to 17.6% remaining."""
-#     table = analysis.relative_to_dense(summary).query("condition == 'one-shot'")
-#     at = table.loc[(table["percent_remaining"] - level).abs().idxmin()]
+#     round_ = analysis.nearest_round(summary, level, "one-shot")
+#     at = analysis.relative_to_dense(summary).query("condition == 'one-shot' and round == @round_").iloc[0]
 #     earlier = analysis.spread_of(at, "percent_earlier")
 #     verdict = "reproduced" if earlier.min > 0 else "partly" if earlier.mean > 0 else "not"
 #     return dict(claim="one-shot tickets learn faster than dense", ours=earlier.format(0, "% earlier"), verdict=verdict)

@@ -273,18 +273,26 @@ def main(args: argparse.Namespace) -> int:
     store = Store(args.store)
     folder = Path(args.out)
     parts = {tuple(p["seeds"]): p for p in _existing_parts(folder)}
-    for seed in args.seeds:
-        if seed < 0:
-            raise ConfigError(f"seed {seed} is negative; give seeds such as 0 1 2")
-        if args.action == "run":
-            parts[(seed,)] = run_part(seed, store, progress=not args.no_progress, device=args.device)
-        elif (seed,) not in parts:
-            raise DataError(f"no provenance for seed {seed} in {folder}; train it with: python -m ticketlab reference run "
-                            f"--seeds {seed}")
-        done = sorted(s for key in parts for s in key)
-        export(store, done, list(parts.values()), folder)
-        print(f"reference: seeds {done} written to {folder}", flush=True)
+    negative = [s for s in args.seeds if s < 0]
+    if negative:
+        raise ConfigError(f"seed {negative[0]} is negative; give seeds such as 0 1 2")
+    if args.action == "export":
+        missing = [s for s in args.seeds if (s,) not in parts]
+        if missing:
+            raise DataError(f"no provenance for seed {missing[0]} in {folder}; train it with: "
+                            f"python -m ticketlab reference run --seeds {missing[0]}")
+        _export_parts(store, parts, folder)
+        return 0
+    for seed in args.seeds:  # export after every part, so that an interrupted run keeps what it finished
+        parts[(seed,)] = run_part(seed, store, progress=not args.no_progress, device=args.device)
+        _export_parts(store, parts, folder)
     return 0
+
+
+def _export_parts(store: Store, parts: dict, folder: Path) -> None:
+    done = sorted(s for key in parts for s in key)
+    export(store, done, list(parts.values()), folder)
+    print(f"reference: seeds {done} written to {folder}", flush=True)
 
 
 def _existing_parts(folder: Path) -> list[dict]:

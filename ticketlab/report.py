@@ -19,7 +19,6 @@ from __future__ import annotations
 
 import math
 
-import numpy as np
 import pandas as pd
 
 from . import analysis
@@ -224,10 +223,9 @@ def _levels_apart(percent: float, target: float) -> float:
 def _round_at(summary: pd.DataFrame, condition: str, percent: float) -> int | None:
     """The round of ``condition`` at the paper's level ``percent``: the nearest one, if it is less
     than half a level away; None when the condition did not run there."""
-    available = analysis.levels(summary, condition)
-    distance = available["percent_remaining"].map(lambda p: _levels_apart(p, percent))
-    best = int(np.argmin(distance.values))
-    return int(available["round"].iloc[best]) if distance.iloc[best] < 0.5 else None
+    round_ = analysis.nearest_round(summary, percent, condition)
+    level = analysis.levels(summary, condition).set_index("round").loc[round_, "percent_remaining"]
+    return round_ if _levels_apart(level, percent) < 0.5 else None
 
 
 def _level_row(table: pd.DataFrame, condition: str, percent: float) -> pd.Series | None:
