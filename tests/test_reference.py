@@ -130,3 +130,25 @@ def test_the_shipped_reference_is_the_whole_protocol_for_each_seed_it_holds():
     assert curves.dropna(subset=["test_acc"])["iteration"].mod(1000).eq(0).all()
     parts = [s for part in shipped.provenance["parts"] for s in part["seeds"]]
     assert sorted(parts) == shipped.seeds
+
+
+def test_the_readme_states_what_the_shipped_reference_shows():
+    """README's paragraph on the reference quotes numbers; they must be the shipped tables' own."""
+    from pathlib import Path
+
+    from ticketlab import analysis, report
+
+    shipped = reference.load()
+    readme = " ".join((Path(reference.__file__).parent.parent / "README.md").read_text().split())
+    table = report.reproduction_table(shipped.summary).set_index("claim")
+    counts = report.verdict_counts(table)
+    dense_acc = analysis.dense_reference(shipped.summary).mean
+    dense_stop = analysis.dense_reference(shipped.summary, "early_stop_iteration").mean
+    wall = sum(part["wall_s"] for part in shipped.provenance["parts"])
+    assert f"seed{'s' if len(shipped.seeds) > 1 else ''} {', '.join(map(str, shipped.seeds))} of 5" in readme
+    assert f"{100 * dense_acc:.2f}% test accuracy at its early stop (iteration {dense_stop:,.0f}" in readme
+    assert (f"{counts['reproduced']} of the paper's 11 LeNet claims are reproduced, {counts['partly']} partly and "
+            f"{counts['not']} not") in readme
+    assert f"took {wall / 60:.0f} minutes" in readme
+    at_2_9 = table.loc["tickets fall below dense accuracy at", "ours"].split()[0]
+    assert f"at 2.9% its ticket is still {at_2_9} pp above dense" in readme
