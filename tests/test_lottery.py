@@ -32,7 +32,7 @@ class Recorder:
         self.stacks: list[int] = []
         self.iterations: list[int] = []
         self.specs: dict[tuple[str, int, int], object] = {}
-        train, build_spec = lottery.train_stacked, lottery._run_spec_for
+        train, build_spec = lottery.train_stacked, lottery.start_of
 
         def record_training(model, runs, data, config, *args, **kwargs):
             self.stacks.append(len(runs))
@@ -45,7 +45,7 @@ class Recorder:
             return spec
 
         monkeypatch.setattr(lottery, "train_stacked", record_training)
-        monkeypatch.setattr(lottery, "_run_spec_for", record_spec)
+        monkeypatch.setattr(lottery, "start_of", record_spec)
 
 
 @pytest.fixture(scope="module")

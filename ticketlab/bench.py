@@ -14,11 +14,13 @@ It prints milliseconds per run-iteration, the speedup, the fraction of matmul pe
 training, the cost of the paper's levels at five densities against the dense-equivalent floor
 (what the surviving weights' multiply-adds cost at the matmul peak), one run alone, and projected
 wall times of the lecture scale and of the paper's full protocol from the measured level costs.
+The level costs are kept in ``results/bench.json`` for ``python -m ticketlab plan``'s estimate.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import tempfile
 import time
 import warnings
@@ -30,10 +32,12 @@ import torch.nn.functional as F
 
 from . import data as datasets
 from .errors import ConfigError
+from .files import atomic_write_text
 from .lottery import CONDITIONS, ExperimentConfig
 from .masks import Mask
 from .models import build
 from .pruning import layer_rates, prune_magnitude, prune_random, sparsity_ladder
+from .store import default_root
 from .training import RunSpec, TrainConfig, train_stacked
 
 HELP = "measure training speed: matmul peak, a textbook loop and ticketlab, side by side"
@@ -247,15 +251,35 @@ def projected_hours(config: ExperimentConfig, ms_per_run_iteration) -> float:
     ladder of densities, so a round's cost varies smoothly with its number) and held beyond."""
     total = 0.0
     for round_ in range(config.rounds + 1):
-        total += len(config.runs_at(round_)) * config.iterations * _cost_at(ms_per_run_iteration, round_)
+        total += len(config.runs_at(round_)) * config.iterations * cost_at(ms_per_run_iteration, round_)
     return total / 3.6e6
 
 
-def _cost_at(measured, round_: int) -> float:
+def cost_at(measured, round_: int) -> float:
+    """ms per run-iteration at ``round_``: a single figure, or measured rounds interpolated."""
     if not isinstance(measured, dict):
         return float(measured)
     rounds = sorted(measured)
     return float(np.interp(round_, rounds, [measured[r] for r in rounds]))
+
+
+def record_path() -> Path:
+    """Where ``bench`` keeps this machine's last per-level costs, for ``python -m ticketlab plan``."""
+    return default_root() / "bench.json"
+
+
+def save_level_costs(path: Path, level_ms: dict[int, float]) -> None:
+    atomic_write_text(path, json.dumps({"ms_per_run_iteration": {str(r): ms for r, ms in level_ms.items()},
+                                        "threads": torch.get_num_threads(), "torch": torch.__version__}, indent=1))
+
+
+def load_level_costs(path: Path) -> dict[int, float] | None:
+    """The per-level costs ``bench`` saved, or None where it has not run (or the file is unreadable)."""
+    try:
+        record = json.loads(Path(path).read_text())
+        return {int(r): float(ms) for r, ms in record["ms_per_run_iteration"].items()}
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None
 
 
 def dense_equivalent_floor_ms(round_: int, peak_gflops: float) -> float:
@@ -287,6 +311,7 @@ def main(args: argparse.Namespace) -> int:
     tl_train, tl_total = min(t[0] for t in ours), min(t[1] for t in ours)
     fraction = LENET_FLOP_PER_ITERATION / (tl_train / 1e3) / (best_peak * 1e9)
     paper_hours = projected_hours(paper, level_ms)
+    save_level_costs(record_path(), level_ms)
     print(f"fp32 matmul peak:      {best_peak:7.1f} GFLOP/s  (floor {LENET_FLOP_PER_ITERATION / best_peak / 1e6:.2f} ms/iteration)")
     print(f"textbook loop:         {tb_train:7.2f} ms/iteration training, {tb_total:.2f} with evaluation")
     print(f"ticketlab ({args.seeds} stacked): {tl_train:7.2f} ms/run-iteration training, {tl_total:.2f} with evaluation "

@@ -1,4 +1,4 @@
-"""Command line: ``python -m ticketlab run|store|bench|reference|slides``.
+"""Command line: ``python -m ticketlab run|plan|store|bench|reference|slides``.
 
 Thin: parse flags, build an ``ExperimentConfig``, call the package, print. Bad input ends
 with one line on stderr and exit status 2, never a traceback.
@@ -23,6 +23,9 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_run_arguments(commands.add_parser("run", help="run (or resume) a lottery-ticket experiment",
                                           description="Run or resume a lottery-ticket experiment; finished runs are loaded from the store."))
+    add_run_arguments(commands.add_parser("plan", help="list an experiment's runs, how many are stored, the time left",
+                                          description="Plan an experiment without training: its runs per level, "
+                                                      "how many are stored, and the estimated time for the rest."))
     store = commands.add_parser("store", help="report (and delete) stored runs of an older engine",
                                 description="Report the runs in the store that an older engine made (never loaded).")
     store.add_argument("--store", default=None, help="results store (default: results/)")
@@ -56,6 +59,11 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--store", default=None, help="results store shared with the notebooks (default: results/)")
     p.add_argument("--device", default=None, help="cpu, cuda or mps (default: the best available)")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
+    p.add_argument("--executor", choices=("local", "dask"), default="local",
+                   help="local: this machine (default); dask: a Dask cluster (with --workers or --scheduler)")
+    p.add_argument("--workers", type=int, help="with --executor dask: start a local cluster of N worker processes")
+    p.add_argument("--scheduler", help="with --executor dask: the address of a running Dask scheduler "
+                                       "(e.g. tcp://10.0.0.5:8786; see docs/scale-out.md)")
 
 
 def config_from_args(args: argparse.Namespace) -> ExperimentConfig:
@@ -82,12 +90,39 @@ def run(args: argparse.Namespace) -> int:
     if stale:
         print(f"note: {len(stale)} stored runs come from an older engine and are ignored; "
               f"delete them with: python -m ticketlab store --prune-stale", flush=True)
-    results = run_experiment(config, store=store, progress=not args.no_progress, device=args.device)
+    results = run_experiment(config, store=store, progress=not args.no_progress, device=args.device,
+                             executor=executor_from_args(args))
     results.curves.to_csv(out / "curves.csv", index=False)
     results.summary.to_csv(out / "summary.csv", index=False)
     figures = plots.save_experiment_figures(results, out)
     print(summary_table(results.summary).to_string())
     print(f"wrote {out / 'curves.csv'}, {out / 'summary.csv'} and {len(figures)} figures to {out}")
+    return 0
+
+
+def executor_from_args(args: argparse.Namespace):
+    """The executor the flags name; Dask flags without ``--executor dask`` are a mistake worth a line."""
+    if args.executor == "local":
+        if args.workers is not None or args.scheduler is not None:
+            raise TicketlabError("--workers and --scheduler need --executor dask")
+        return None
+    from .executors import DaskExecutor
+
+    return DaskExecutor(workers=args.workers, scheduler=args.scheduler)
+
+
+def plan_command(args: argparse.Namespace) -> int:
+    from .bench import record_path
+    from .plan import estimated_hours, plan
+    from .store import Store
+
+    config = config_from_args(args)
+    store = Store(args.store)
+    plan_ = plan(config)
+    hours = estimated_hours(plan_, store, record_path())
+    print(plan_.describe(store, hours))
+    if hours is None and config.model == "lenet":
+        print("no time estimate yet: `python -m ticketlab bench --quick` measures this machine's per-level costs once")
     return 0
 
 
@@ -125,6 +160,8 @@ def main(argv: list[str] | None = None) -> int:
             return run(args)
         if args.command == "store":
             return store_command(args)
+        if args.command == "plan":
+            return plan_command(args)
         return importlib.import_module(f"ticketlab.{args.command}").main(args)
     except TicketlabError as err:
         print(f"error: {err}", file=sys.stderr)

@@ -73,7 +73,7 @@ def train_or_load(runs: list[RunSpec], data: datasets.Splits, config: TrainConfi
     spec = _stack_spec(purpose, model, runs, data, config, track_updates)
     key = run_key(spec)
     if not store.has(key):
-        with store.lock():  # another process may have trained them while we waited
+        with store.claim([key]):  # another process may have trained them while we waited
             if not store.has(key):
                 results = train_stacked(build(model, in_shape=data.input_shape), runs, data, config,
                                         progress=progress, desc=purpose, track_updates=track_updates)
@@ -408,7 +408,7 @@ def toy_tickets(config: lottery.ExperimentConfig, store: Store | None = None, pr
     """Run (or load) the toy experiment and the reinitialised tickets' trained weights."""
     results = lottery.run_experiment(config, store=store, progress=progress)
     pairs = [(s, r) for r in range(1, config.rounds + 1) for s in config.seeds]
-    runs = [lottery._run_spec_for(config, results.store, "reinit", s, r) for s, r in pairs]
+    runs = [lottery.start_of(config, results.store, "reinit", s, r) for s, r in pairs]
     data = datasets.load(config.dataset)
     finals = train_or_load(runs, data, config.train_config(), model=config.model, purpose="toy reinit weights",
                            store=results.store, progress=progress)

@@ -10,8 +10,9 @@ ticket's masks at chosen rounds:
 - ``sign-reinit``: the same mask, fresh magnitudes with θ0's signs (Zhou et al., 2019);
 - ``one-shot``: the dense network pruned once to the same per-layer sizes, reset to θ0.
 
-All runs of a round (seeds × conditions) are trained together as one stack; every run is
-stored under a hash of its spec, so finished runs are loaded, not retrained.
+An experiment runs as a plan (``plan.plan``: every run, its store key and the runs it starts
+from), executed on this machine or a Dask cluster (``executors``) and read back by ``collect``.
+Every run is stored under a hash of its spec, so finished runs are loaded, not retrained.
 """
 
 from __future__ import annotations
@@ -24,12 +25,12 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 import torch
-from tqdm.auto import tqdm
 
 from . import data as datasets
 from .errors import ConfigError
 from .masks import Mask
 from .models import MODELS, build
+from .plan import PlannedRun, plan
 from .pruning import (
     DEFAULT_CONV_RATE,
     check_rate,
@@ -245,33 +246,47 @@ class Results:
 
 
 def run_experiment(config: ExperimentConfig, store: Store | None = None, progress: bool = True,
-                   device=None) -> Results:
-    """Run (or load) every run of ``config``, round by round, and return its tables."""
+                   device=None, executor=None) -> Results:
+    """Run (or load) every run of ``config`` and return its tables.
+
+    The experiment is planned (``plan.plan``: every run, its key and what it starts from), the
+    plan is executed (``executor``, default ``executors.LocalExecutor``: this machine, stacked
+    level by level; ``executors.DaskExecutor``: a Dask cluster) and the stored runs are collected.
+    """
+    from .executors import LocalExecutor  # executors call back into train_runs
+
     check_device(device)
     store = store if store is not None else Store()
-    rounds = tqdm(range(config.rounds + 1), desc=f"{config.model} IMP rounds", disable=not progress)
-    for round_ in rounds:
-        _run_round(config, store, round_, progress, device)
+    executor = executor if executor is not None else LocalExecutor()
+    executor.run(plan(config), store, progress=progress, device=device)
     return collect(config, store)
 
 
-def _run_round(config: ExperimentConfig, store: Store, round_: int, progress: bool, device) -> None:
-    todo = [(c, s) for c, s in config.runs_at(round_) if not store.has(run_key(config.run_spec(c, s, round_)))]
-    if not todo:
-        return
-    with store.lock():  # another process may have finished them while we waited
-        todo = [(c, s) for c, s in todo if not store.has(run_key(config.run_spec(c, s, round_)))]
+def train_runs(config: ExperimentConfig, store: Store, runs: list[PlannedRun], progress: bool = False,
+               device=None) -> list[str]:
+    """Train the given runs of one level as one stack and store them; returns the keys trained.
+
+    Every input a run needs must be stored. Each run's lock is held while it trains, and a run
+    that another process stored meanwhile is skipped, so any number of executors can share a store.
+    """
+    rounds = {run.round for run in runs}
+    if len(rounds) > 1:
+        raise ValueError(f"one stack trains one level; got levels {sorted(rounds)}")
+    with store.claim([run.key for run in runs]):
+        todo = [run for run in runs if not store.has(run.key)]
+        round_ = rounds.pop() if rounds else None
         if round_ == 0 and config.rewind_iteration:
             todo = _rewind_from_reset(config, store, todo, progress, device)
         if not todo:
-            return
+            return []
         data = datasets.load(config.dataset)
-        specs = [_run_spec_for(config, store, c, s, round_) for c, s in todo]
-        results = train_stacked(build(config.model, in_shape=data.input_shape), specs, data, config.train_config(),
+        starts = [start_of(config, store, run.condition, run.seed, run.round) for run in todo]
+        results = train_stacked(build(config.model, in_shape=data.input_shape), starts, data, config.train_config(),
                                 rewind_iteration=config.rewind_iteration if round_ == 0 and config.rewind_iteration else None,
-                                device=device, progress=progress, desc=f"round {round_}: {len(specs)} runs")
-        for (condition, seed), spec, result in zip(todo, specs, results):
-            _save(config, store, condition, seed, round_, spec.mask, result)
+                                device=device, progress=progress, desc=f"level {round_}: {len(starts)} runs")
+        for run, start, result in zip(todo, starts, results):
+            _save(config, store, run, start.mask, result)
+    return [run.key for run in todo]
 
 
 def _rewind_from_reset(config: ExperimentConfig, store: Store, todo: list, progress: bool, device) -> list:
@@ -285,48 +300,47 @@ def _rewind_from_reset(config: ExperimentConfig, store: Store, todo: list, progr
     rewinding extension thereby skips retraining the dense network that notebook 02 trained.
     """
     reset = config.replace(rewind_iteration=0)
-    reusable = [(c, s) for c, s in todo if store.has(run_key(reset.run_spec(c, s, 0)))]
+    reusable = [run for run in todo if store.has(run_key(reset.run_spec(run.condition, run.seed, 0)))]
     if not reusable:
         return todo
     data = datasets.load(config.dataset)
     k = config.rewind_iteration
     first_k = dataclasses.replace(config.train_config(), iterations=k, eval_every=k, test_every=None)
-    specs = [_run_spec_for(config, store, c, s, 0) for c, s in reusable]
-    results = train_stacked(build(config.model, in_shape=data.input_shape), specs, data, first_k, device=device,
-                            progress=progress, desc=f"round 0: θ{k} of {len(specs)} stored runs")
-    for (condition, seed), result in zip(reusable, results):
-        stored = run_key(reset.run_spec(condition, seed, 0))
+    starts = [start_of(config, store, run.condition, run.seed, 0) for run in reusable]
+    results = train_stacked(build(config.model, in_shape=data.input_shape), starts, data, first_k, device=device,
+                            progress=progress, desc=f"level 0: θ{k} of {len(starts)} stored runs")
+    for run, result in zip(reusable, results):
+        stored = run_key(reset.run_spec(run.condition, run.seed, 0))
         tensors = {name: store.tensors(stored, name) for name in ("mask", "final")}
-        spec = config.run_spec(condition, seed, 0)
-        store.save(run_key(spec), spec, store.summary(stored), store.curve(stored), {**tensors, "rewind": result.final})
+        store.save(run.key, config.run_spec(run.condition, run.seed, 0), store.summary(stored), store.curve(stored),
+                   {**tensors, "rewind": result.final})
     return [run for run in todo if run not in reusable]
 
 
-def _save(config, store, condition, seed, round_, mask, result) -> None:
+def _save(config: ExperimentConfig, store: Store, run: PlannedRun, mask: Mask, result) -> None:
     tensors = {"mask": {n: m.bool() for n, m in mask.items()}}
-    if condition == "ticket":
+    if run.condition == "ticket":
         tensors["final"] = result.final
         if result.rewind is not None:
             tensors["rewind"] = result.rewind
     summary = dict(result.summary(), percent_remaining=mask.percent_remaining)
-    store.save(run_key(config.run_spec(condition, seed, round_)), config.run_spec(condition, seed, round_),
-               summary, result.curve, tensors)
+    store.save(run.key, config.run_spec(run.condition, run.seed, run.round), summary, result.curve, tensors)
 
 
-def _run_spec_for(config: ExperimentConfig, store: Store, condition: str, seed: int, round_: int) -> RunSpec:
-    """Starting weights and mask of one run, built from the stored ticket of the rounds before."""
+def start_of(config: ExperimentConfig, store: Store, condition: str, seed: int, round_: int) -> RunSpec:
+    """Starting weights and mask of one run, built from the stored runs it needs (``plan._needs``)."""
     theta0 = initial_weights(config.model, seed, config.input_shape)
     start = theta0
     if config.rewind_iteration and round_ > 0:
         start = store.tensors(run_key(config.run_spec("ticket", seed, 0)), "rewind")
     if round_ == 0:
         return RunSpec(start, Mask.ones_like(theta0), seed)
+    if condition == "one-shot":  # the dense run alone: it can train as soon as that one is stored
+        dense_final = store.tensors(run_key(config.run_spec("ticket", seed, 0)), "final")
+        return RunSpec(start, prune_one_shot(dense_final, config.rates(), round_), seed)
     ticket_mask = _ticket_mask(config, store, seed, round_)
     if condition == "ticket":
         return RunSpec(start, ticket_mask, seed)
-    if condition == "one-shot":
-        dense_final = store.tensors(run_key(config.run_spec("ticket", seed, 0)), "final")
-        return RunSpec(start, prune_one_shot(dense_final, config.rates(), round_), seed)
     if condition == "random-prune":
         generator = torch.Generator().manual_seed(derived_seed(seed, condition, round_))
         return RunSpec(start, prune_random(ticket_mask, generator), seed)
@@ -346,16 +360,14 @@ def _ticket_mask(config: ExperimentConfig, store: Store, seed: int, round_: int)
 def collect(config: ExperimentConfig, store: Store) -> Results:
     """Assemble the tidy tables of every finished run of ``config`` from the store."""
     curves, summaries = [], []
-    for round_ in range(config.rounds + 1):
-        for condition, seed in config.runs_at(round_):
-            key = run_key(config.run_spec(condition, seed, round_))
-            if not store.has(key):
-                continue
-            ident = dict(model=config.model, dataset=config.dataset, condition=condition, seed=seed, round=round_)
-            summary = store.summary(key)
-            summaries.append({**ident, **summary})
-            curve = store.curve(key).assign(**ident, percent_remaining=summary["percent_remaining"])
-            curves.append(curve)
+    for run in plan(config).runs:
+        if not store.has(run.key):
+            continue
+        ident = dict(model=config.model, dataset=config.dataset, condition=run.condition, seed=run.seed,
+                     round=run.round)
+        summary = store.summary(run.key)
+        summaries.append({**ident, **summary})
+        curves.append(store.curve(run.key).assign(**ident, percent_remaining=summary["percent_remaining"]))
     columns = ["model", "dataset", "condition", "seed", "round", "percent_remaining"]
     curves = pd.concat(curves, ignore_index=True) if curves else pd.DataFrame(columns=columns)
     curves = curves[columns + [c for c in curves.columns if c not in columns]]

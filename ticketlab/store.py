@@ -62,10 +62,22 @@ class Store:
         return self.root / "runs" / key
 
     @contextlib.contextmanager
-    def lock(self):
-        """Hold an exclusive lock on the store so two processes never train the same runs at once
-        (``filelock``: the operating system's own lock on Linux, macOS and Windows alike)."""
-        with FileLock(self.root / ".lock"):
+    def claim(self, keys):
+        """Hold the lock of every run in ``keys`` while they are trained, so that no run is ever
+        trained twice, whichever processes or cluster workers share this store.
+
+        One lock per run, not one for the store: workers training different runs never wait for
+        each other. Locks are taken in sorted order, so two claimers of overlapping runs cannot
+        deadlock; the second waits, then finds the runs stored (callers check ``has`` inside).
+        ``filelock`` uses the operating system's own lock (Linux, macOS, Windows), which dies with
+        its process: a killed worker never leaves a run locked.
+        """
+        locks = self.root / "locks"
+        locks.mkdir(exist_ok=True)
+        with contextlib.ExitStack() as held:
+            for key in sorted(set(keys)):
+                self.path(key)  # a malformed key fails here, before any lock is taken
+                held.enter_context(FileLock(locks / f"{key}.lock"))
             yield
 
     def has(self, key: str) -> bool:
