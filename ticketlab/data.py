@@ -2,13 +2,18 @@
 
 Everything lives in memory because the networks are small: indexing a tensor is orders of
 magnitude faster than a DataLoader that converts every image through PIL. MNIST ships with the
-course (``data/mnist.npz``) so a lecture hall needs no network; Fashion-MNIST and CIFAR-10 are
-downloaded by torchvision on first use.
+course (``data/mnist.npz``) so a lecture hall needs no network. Fashion-MNIST (and MNIST from a
+data folder) is read from the four IDX files, plain or gzip-compressed from any source, and checked
+by the digest of their content; torchvision downloads it when no copy is found, and CIFAR-10 always
+comes through torchvision. The data folder is ``root``, else ``$TICKETLAB_DATA``, else ``data/``.
 """
 
 from __future__ import annotations
 
+import gzip
 import hashlib
+import os
+import zlib
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -22,6 +27,7 @@ from .errors import ConfigError, DataError
 
 DATASETS = ("mnist", "fashion-mnist", "cifar10", "moons")
 DATA_DIR = Path(__file__).resolve().parent.parent / "data"
+DATA_ENV = "TICKETLAB_DATA"
 MNIST_FILE = "mnist.npz"
 MNIST_SHA256 = "06af5dfe73b70e3bc1c36439982b18a8d76803db9b544f6fdf838a37fbb01b64"
 
@@ -29,6 +35,43 @@ MNIST_SHA256 = "06af5dfe73b70e3bc1c36439982b18a8d76803db9b544f6fdf838a37fbb01b64
 # its own generator so that it is the same for every run seed and every experiment.
 VALIDATION_SIZE = 5_000
 SPLIT_SEED = 0
+
+# The IDX files of MNIST and Fashion-MNIST (same names, same shapes), in _RawArrays' order.
+IDX_SHAPES = {
+    "train-images-idx3-ubyte": (60_000, 28, 28),
+    "train-labels-idx1-ubyte": (60_000,),
+    "t10k-images-idx3-ubyte": (10_000, 28, 28),
+    "t10k-labels-idx1-ubyte": (10_000,),
+}
+IDX_TYPE_UBYTE = 0x08
+GZIP_MAGIC = b"\x1f\x8b"
+# Digests of each file's decompressed content, so that a copy re-compressed by a mirror or a
+# distribution package passes (torchvision checks the MD5 of the .gz container and rejects it).
+# MNIST: SHA-256 of the official files' content, rebuilt from the shipped mnist.npz (same pixels and
+#   labels after the IDX header); decompressed copies of three official .gz files give the same
+#   SHA-256, and all four give the MD5s published for the uncompressed files.
+# Fashion-MNIST: the labels by SHA-256, computed from the .gz files of the official repository (their
+#   MD5s are torchvision's). The images were too large to fetch here and no SHA-256 of their content is
+#   published, so they are checked by the MD5 of their content that data set mirrors keeping the
+#   uncompressed files publish (as git-annex keys; those mirrors' label MD5s match the labels above).
+#   MD5 catches damage and a wrong data set, not a deliberate forgery.
+IDX_DIGESTS = {
+    "mnist": {
+        "train-images-idx3-ubyte": "sha256:ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
+        "train-labels-idx1-ubyte": "sha256:65a50cbbf4e906d70832878ad85ccda5333a97f0f4c3dd2ef09a8a9eef7101c5",
+        "t10k-images-idx3-ubyte": "sha256:0fa7898d509279e482958e8ce81c8e77db3f2f8254e26661ceb7762c4d494ce7",
+        "t10k-labels-idx1-ubyte": "sha256:ff7bcfd416de33731a308c3f266cc351222c34898ecbeaf847f06e48f7ec33f2",
+    },
+    "fashion-mnist": {
+        "train-images-idx3-ubyte": "md5:f4a8712d7a061bf5bd6d2ca38dc4d50a",
+        "train-labels-idx1-ubyte": "sha256:bad3541b69d912435c50bb6ba87bec294ff4f6a2e1246121d8633921760443d9",
+        "t10k-images-idx3-ubyte": "md5:8181f5470baa50b63fa0f6fddb340f0a",
+        "t10k-labels-idx1-ubyte": "sha256:0402a96d92fd2663957122ceb108a494c5af83dab82d92729df917d7dec38c34",
+    },
+}
+# Where each data set's IDX files are looked for, relative to the data folder, in this order; the
+# first folder that holds any of them must hold all four. torchvision's layout keeps its downloads.
+IDX_FOLDERS = {"mnist": ("mnist", "MNIST/raw"), "fashion-mnist": ("fashion-mnist", "FashionMNIST/raw", ".")}
 
 
 class _Spec(NamedTuple):
@@ -103,14 +146,26 @@ class Splits:
 
 
 def load(name: str = "mnist", root: str | Path | None = None) -> Splits:
-    """Load a data set from ``root`` (default: the repository's ``data/``), cached per process.
+    """Load a data set from the data folder (``data_folder(root)``), cached per process.
 
     Raises ConfigError for an unknown name and DataError for a missing or corrupted file.
     """
     if name not in DATASETS:
         raise ConfigError(f"unknown data set {name!r}; choose one of {', '.join(DATASETS)}")
-    folder = Path(root).expanduser().resolve() if root is not None else DATA_DIR
-    return _load_cached(name, folder)
+    return _load_cached(name, data_folder(root))
+
+
+def data_folder(root: str | Path | None = None) -> Path:
+    """``root``, else ``$TICKETLAB_DATA``, else the repository's ``data/``: an environment variable
+    reaches notebooks, the CLI (``--data-root`` sets it) and worker processes alike."""
+    chosen = root if root is not None else os.environ.get(DATA_ENV) or None
+    if chosen is None:
+        return DATA_DIR
+    folder = Path(chosen).expanduser().resolve()
+    if not folder.is_dir():
+        raise DataError(f"data folder {folder} is not a directory; create it or point root, ${DATA_ENV}"
+                        " or --data-root at the folder that holds the data")
+    return folder
 
 
 @cache
@@ -118,8 +173,8 @@ def _load_cached(name: str, root: Path) -> Splits:
     """Read, check and split once; later calls cost nothing (errors are not cached)."""
     if name == "moons":
         return _toy_moons()
-    raw = _read_mnist(root / MNIST_FILE) if name == "mnist" else _read_torchvision(name, root)
-    return _build_splits(name, raw)
+    readers = {"mnist": _read_any_mnist, "fashion-mnist": _read_fashion_mnist, "cifar10": _read_cifar10}
+    return _build_splits(name, readers[name](root))
 
 
 def _toy_moons(noise: float = 0.25, seed: int = 0) -> Splits:
@@ -133,6 +188,14 @@ def _toy_moons(noise: float = 0.25, seed: int = 0) -> Splits:
         x = (torch.as_tensor(x, dtype=torch.float32) - torch.tensor(spec.mean)) / torch.tensor(spec.std)
         parts += [x, torch.as_tensor(y, dtype=torch.long)]
     return Splits("moons", *parts)
+
+
+def _read_any_mnist(root: Path) -> _RawArrays:
+    """The data folder's mnist.npz, else its MNIST IDX files, else the copy shipped in ``data/``."""
+    if (root / MNIST_FILE).is_file():
+        return _read_mnist(root / MNIST_FILE)
+    folder = _idx_folder("mnist", root)
+    return _read_idx_set("mnist", folder) if folder else _read_mnist(DATA_DIR / MNIST_FILE)
 
 
 def _read_mnist(path: Path) -> _RawArrays:
@@ -152,14 +215,105 @@ def _read_mnist(path: Path) -> _RawArrays:
         return _RawArrays(*(torch.from_numpy(arrays[key]) for key in _RawArrays._fields))
 
 
-def _read_torchvision(name: str, root: Path) -> _RawArrays:
+def _read_fashion_mnist(root: Path) -> _RawArrays:
+    """The IDX files of the first folder that has them; torchvision downloads them if none has."""
+    folder = _idx_folder("fashion-mnist", root)
+    if folder is None:
+        _download_fashion_mnist(root)
+        folder = root / "FashionMNIST" / "raw"
+    return _read_idx_set("fashion-mnist", folder)
+
+
+def _download_fashion_mnist(root: Path) -> None:
+    """torchvision fetches the official .gz files into ``<root>/FashionMNIST/raw/`` and unpacks them."""
+    try:
+        _torchvision_class("fashion-mnist")(str(root), train=True, download=True)
+    except (URLError, RuntimeError, OSError) as error:
+        folders = ", ".join(str(root / folder) for folder in IDX_FOLDERS["fashion-mnist"])
+        raise DataError(
+            f"Fashion-MNIST could not be downloaded and is in none of {folders}: {_idx_advice()} in one"
+            f" of them, or point ${DATA_ENV} or --data-root at a folder that has them (see data/README.md)"
+        ) from error
+
+
+def _idx_advice() -> str:
+    """What a folder must hold, for every message that says where to put the files."""
+    return f"put the four files {', '.join(IDX_SHAPES)} (each plain or .gz, from any source)"
+
+
+def _idx_folder(name: str, root: Path) -> Path | None:
+    """The first of the data set's folders that holds any of its IDX files, plain or .gz."""
+    for relative in IDX_FOLDERS[name]:
+        folder = root / relative
+        if any(_idx_path(folder, file) for file in IDX_SHAPES):
+            return folder
+    return None
+
+
+def _idx_path(folder: Path, file: str) -> Path | None:
+    """The file as it is, else as ``.gz`` (any gzip file counts: only its content is checked)."""
+    return next((path for path in (folder / file, folder / f"{file}.gz") if path.is_file()), None)
+
+
+def _read_idx_set(name: str, folder: Path) -> _RawArrays:
+    """All four IDX files of one folder: a partial set is an error, never mixed with another copy."""
+    paths = {file: _idx_path(folder, file) for file in IDX_SHAPES}
+    missing = [file for file, path in paths.items() if path is None]
+    if missing:
+        raise DataError(f"{_SPECS[name].title} in {folder} lacks {', '.join(missing)}: {_idx_advice()} there")
+    return _RawArrays(*(torch.from_numpy(_read_idx(name, file, path)) for file, path in paths.items()))
+
+
+def _read_idx(name: str, file: str, path: Path) -> np.ndarray:
+    """One IDX file (magic, big-endian sizes, unsigned bytes) as an array, once its header, its
+    length and the digest of its content match the official file."""
+    content = _decompressed(path)
+    shape = IDX_SHAPES[file]
+    header_size = 4 * (1 + len(shape))
+    replace = f"replace it with {_SPECS[name].title}'s {file}"
+    if len(content) < header_size:
+        raise DataError(f"{path} is truncated: {len(content)} bytes, too few for an IDX header; {replace}")
+    magic, *dims = np.frombuffer(content, ">u4", count=1 + len(shape)).tolist()
+    expected_magic = IDX_TYPE_UBYTE << 8 | len(shape)
+    if magic != expected_magic:
+        raise DataError(f"{path} has magic number 0x{magic:08x}, not 0x{expected_magic:08x}"
+                        f" ({len(shape)}-D unsigned bytes): not an IDX file of this kind; {replace}")
+    if tuple(dims) != shape:
+        raise DataError(f"{path} holds an array of shape {tuple(dims)}, expected {shape}; {replace}")
+    expected_size = header_size + int(np.prod(shape))
+    if len(content) != expected_size:
+        state = "truncated" if len(content) < expected_size else "longer than its header says"
+        raise DataError(f"{path} is {state}: {len(content):,} bytes, expected {expected_size:,}; {replace}")
+    algorithm, expected = IDX_DIGESTS[name][file].split(":")
+    digest = hashlib.new(algorithm, content, usedforsecurity=False).hexdigest()
+    if digest != expected:
+        raise DataError(f"{path} is damaged or another data set: its content has {algorithm}:{digest},"
+                        f" expected {algorithm}:{expected}; {replace}")
+    return np.frombuffer(content, np.uint8, offset=header_size).reshape(shape).copy()  # writable for torch
+
+
+def _decompressed(path: Path) -> bytes:
+    """The file's content, gunzipped when it starts with gzip's magic: any name, level or compressor."""
+    try:
+        content = path.read_bytes()
+    except OSError as error:
+        raise DataError(f"cannot read {path}: {error.strerror}") from error
+    if not content.startswith(GZIP_MAGIC):
+        return content
+    try:
+        return gzip.decompress(content)
+    except (OSError, EOFError, zlib.error) as error:
+        raise DataError(f"{path} is a damaged or truncated gzip file ({error}); replace it") from error
+
+
+def _read_cifar10(root: Path) -> _RawArrays:
     """Load (downloading if needed) through torchvision, taking its arrays in bulk."""
-    dataset_class = _torchvision_class(name)
+    dataset_class = _torchvision_class("cifar10")
     try:
         train = dataset_class(str(root), train=True, download=True)
         test = dataset_class(str(root), train=False, download=True)
     except (URLError, RuntimeError, OSError) as error:
-        raise DataError(_unavailable_message(name, root)) from error
+        raise DataError(_cifar10_unavailable_message(root)) from error
     return _RawArrays(
         torch.as_tensor(train.data),
         torch.as_tensor(train.targets),
@@ -175,30 +329,18 @@ def _torchvision_class(name: str) -> type:
     return {"fashion-mnist": datasets.FashionMNIST, "cifar10": datasets.CIFAR10}[name]
 
 
-def _expected_files(name: str, root: Path) -> tuple[Path, list[str], str]:
-    """The folder torchvision reads, the files it needs there, and where they come from."""
-    dataset_class = _torchvision_class(name)
-    if name == "cifar10":
-        names = [file for file, _ in dataset_class.train_list + dataset_class.test_list]
-        names.append(dataset_class.meta["filename"])
-        return root / dataset_class.base_folder, names, dataset_class.url
-    names = [file.removesuffix(".gz") for file, _ in dataset_class.resources]
-    return root / dataset_class.__name__ / "raw", names, dataset_class.mirrors[0]
-
-
-def _unavailable_message(name: str, root: Path) -> str:
-    """One sentence: which files are missing and where to put them."""
-    folder, names, source = _expected_files(name, root)
+def _cifar10_unavailable_message(root: Path) -> str:
+    """One sentence: which CIFAR-10 files are missing and where to put them."""
+    dataset_class = _torchvision_class("cifar10")
+    folder = root / dataset_class.base_folder
+    names = [file for file, _ in dataset_class.train_list + dataset_class.test_list]
+    names.append(dataset_class.meta["filename"])
     missing = [file for file in names if not (folder / file).is_file()]
-    title = _SPECS[name].title
     if not missing:
-        return f"{title} files in {folder} cannot be read; delete that folder to download again"
-    if name == "cifar10":
-        where = f"download {source} into {root}/ (torchvision extracts it to {folder}/)"
-    else:
-        where = f"download them (as .gz) from {source} into {folder}/"
+        return f"CIFAR-10 files in {folder} cannot be read; delete that folder to download again"
     verb = "is" if len(missing) == 1 else "are"
-    return f"{title} could not be downloaded and {', '.join(missing)} {verb} missing: {where}"
+    return (f"CIFAR-10 could not be downloaded and {', '.join(missing)} {verb} missing: download"
+            f" {dataset_class.url} into {root}/ (torchvision extracts it to {folder}/)")
 
 
 def _holdout_indices(num_images: int, val_size: int) -> tuple[torch.Tensor, torch.Tensor]:
