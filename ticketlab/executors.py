@@ -45,8 +45,9 @@ class LocalExecutor:
 
 
 class DaskExecutor:
-    """Train on a Dask cluster: ``workers=N`` starts a local one, ``scheduler=ADDRESS`` joins a
-    running one, ``client=`` uses a client you made (e.g. in a notebook).
+    """Train on a Dask cluster: ``workers=N`` starts a local one, ``scheduler=`` joins a running
+    one (its address, or the JSON scheduler file ``dask scheduler --scheduler-file`` writes),
+    ``client=`` uses a client you made (e.g. from dask-jobqueue's ``SLURMCluster``).
 
     Runs are grouped by what they start from (a seed's ticket and its controls at one level; the
     one-shot runs of a seed, which need only its dense run), so the seeds' pruning chains run
@@ -90,8 +91,10 @@ class DaskExecutor:
         if self.client is not None:
             return contextlib.nullcontext(self.client)
         if self.scheduler is not None:
+            # a scheduler file (`dask scheduler --scheduler-file F` on a shared disk) or an address
+            where = dict(scheduler_file=self.scheduler) if self.scheduler.endswith(".json") else dict(address=self.scheduler)
             try:
-                return Client(self.scheduler, timeout="30s")
+                return Client(**where, timeout="30s")
             except (OSError, TimeoutError) as err:
                 raise ConfigError(f"no Dask scheduler answers at {self.scheduler} ({err}); start one "
                                   f"(docs/scale-out.md) or use --workers N for a local cluster") from None
