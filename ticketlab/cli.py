@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import os
 import sys
 
-from .data import DATASETS
+from .data import DATA_ENV, DATASETS, data_folder
 from .errors import TicketlabError
 from .files import writable_folder
 from .lottery import CONDITIONS, SCALES, ExperimentConfig, run_experiment, scale_from_env
@@ -58,6 +59,10 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument("--out", default="results/experiment", help="folder for tables and figures (default results/experiment)")
     p.add_argument("--store", default=None, help="results store shared with the notebooks (default: results/)")
     p.add_argument("--device", default=None, help="cpu, cuda or mps (default: the best available)")
+    p.add_argument("--data-root", default=None,
+                   help=f"data folder, passed on as ${DATA_ENV} (default: ${DATA_ENV}, else the repository's data/). "
+                        "Fashion-MNIST: its four IDX files, plain or .gz, in fashion-mnist/, FashionMNIST/raw/ or the "
+                        "folder itself; MNIST: mnist.npz, else IDX files in mnist/ or MNIST/raw/, else the shipped copy")
     p.add_argument("--no-progress", action="store_true", help="hide progress bars")
     p.add_argument("--executor", choices=("local", "dask"), default="local",
                    help="local: this machine (default); dask: a Dask cluster (with --workers or --scheduler)")
@@ -77,9 +82,17 @@ def config_from_args(args: argparse.Namespace) -> ExperimentConfig:
     return ExperimentConfig.at_scale(args.scale or scale_from_env(), model=args.model, **overrides)
 
 
+def apply_data_root(args: argparse.Namespace) -> None:
+    """--data-root reaches ``data.load`` as $TICKETLAB_DATA, since ExperimentConfig has no field for it;
+    checked here, before any training, so that a wrong folder costs nothing."""
+    if args.data_root is not None:
+        os.environ[DATA_ENV] = str(data_folder(args.data_root))
+
+
 def run(args: argparse.Namespace) -> int:
     from .store import Store
 
+    apply_data_root(args)
     config = config_from_args(args)
     out = writable_folder(args.out)  # before any training, so no work is lost to a bad --out
     store = Store(args.store)
