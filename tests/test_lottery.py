@@ -307,7 +307,7 @@ def test_scales_are_presets_that_overrides_change(monkeypatch):
     assert (lecture.iterations, lecture.lr, lecture.batch_size, lecture.eval_every) == (4000, 1.2e-3, 60, 100)
     assert ExperimentConfig.at_scale("paper").iterations == 50_000
     assert ExperimentConfig.at_scale("smoke", iterations=None).iterations == lottery.SCALES["smoke"]["iterations"]
-    assert ExperimentConfig.at_scale("smoke", model="toy-mlp").lr == lottery.PAPER_LR["toy-mlp"]
+    assert ExperimentConfig.at_scale("smoke", model="toy-mlp").lr == models.REGISTRY["toy-mlp"].lr
     assert ExperimentConfig.at_scale("smoke", model="conv2").dataset == "cifar10"
     monkeypatch.setenv("TICKETLAB_SCALE", "smoke")
     assert lottery.scale_from_env() == "smoke"

@@ -100,3 +100,19 @@ def test_prunable_names_are_the_weights_only(built, name, expected):
 def test_unknown_model_is_a_config_error():
     with pytest.raises(ConfigError, match="lenet"):
         models.build("resnet18")
+
+
+def test_a_model_added_to_the_registry_alone_trains_in_an_experiment(monkeypatch, tmp_path):
+    """Adding a model touches one place (CONTRIBUTING.md): its registry entry."""
+    from ticketlab import lottery, plots
+    from ticketlab.store import Store
+
+    entry = models.ModelSpec("tiny MLP", lambda shape: models.MLP((2, 8, 2)), "moons", ("moons",), lr=1e-2,
+                             default_shape=(2,))
+    monkeypatch.setitem(models.REGISTRY, "tiny-mlp", entry)
+    config = lottery.ExperimentConfig.at_scale("smoke", model="tiny-mlp", iterations=20, eval_every=10, rounds=2)
+    assert config.dataset == "moons" and config.lr == 1e-2
+    results = lottery.run_experiment(config, Store(tmp_path), progress=False)
+    assert list(results.summary["round"]) == [0, 1, 2]
+    assert results.summary["percent_remaining"].is_monotonic_decreasing
+    assert plots._experiment_name(results.summary) == "tiny MLP on two moons (1 seed)"

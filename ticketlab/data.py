@@ -92,6 +92,11 @@ _SPECS = {
 }
 
 
+def title(name: str) -> str:
+    """The data set's name as figures and tables print it (e.g. "Fashion-MNIST"); unknown names as given."""
+    return _SPECS[name].title if name in _SPECS else name
+
+
 def input_shape(name: str) -> tuple[int, ...]:
     """The shape of one example of data set ``name``, known without loading it (models are built
     for it before any data is read, e.g. to draw θ0)."""

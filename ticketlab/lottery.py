@@ -27,12 +27,12 @@ import pandas as pd
 import torch
 
 from . import data as datasets
+from . import models
 from .errors import ConfigError
 from .masks import Mask
-from .models import MODELS, build
+from .models import build
 from .plan import PlannedRun, plan
 from .pruning import (
-    DEFAULT_CONV_RATE,
     check_rate,
     counts_after_rounds,
     layer_rates,
@@ -55,9 +55,6 @@ SCALES = {
     "paper": dict(iterations=50_000, eval_every=100, test_every=1000, rounds=18, seeds=(0, 1, 2, 3, 4),
                   control_rounds=None),
 }
-PAPER_LR = {"lenet": 1.2e-3, "conv2": 2e-4, "conv4": 3e-4, "conv6": 3e-4, "toy-mlp": 1e-2}
-DEFAULT_DATASET = {"lenet": "mnist", "conv2": "cifar10", "conv4": "cifar10", "conv6": "cifar10", "toy-mlp": "moons"}
-COMPATIBLE = {"lenet": ("mnist", "fashion-mnist"), "toy-mlp": ("moons",)}  # conv nets take any image set
 
 
 def scale_from_env(default: str = "lecture") -> str:
@@ -91,10 +88,8 @@ class ExperimentConfig:
         """The preset ``scale`` for ``model`` with the paper's learning rate; overrides win."""
         if scale not in SCALES:
             raise ConfigError(f"unknown scale {scale!r}; choose one of {', '.join(SCALES)}")
-        if model not in MODELS:
-            raise ConfigError(f"unknown model {model!r}; choose one of {', '.join(MODELS)}")
-        base = dict(SCALES[scale], model=model, dataset=DEFAULT_DATASET.get(model, "mnist"),
-                    lr=PAPER_LR[model], scale=scale)
+        entry = models.spec(model)
+        base = dict(SCALES[scale], model=model, dataset=entry.dataset, lr=entry.lr, scale=scale)
         base.update({k: v for k, v in overrides.items() if v is not None})
         if overrides.get("control_rounds") is None and base.get("control_rounds"):
             # fewer rounds than the preset: keep its control rounds that still exist, else the last round
@@ -110,11 +105,9 @@ class ExperimentConfig:
         self._validate()
 
     def _validate(self) -> None:
-        if self.model not in MODELS:
-            raise ConfigError(f"unknown model {self.model!r}; choose one of {', '.join(MODELS)}")
+        allowed = models.spec(self.model).datasets
         if self.dataset not in datasets.DATASETS:
             raise ConfigError(f"unknown dataset {self.dataset!r}; choose one of {', '.join(datasets.DATASETS)}")
-        allowed = COMPATIBLE.get(self.model, ("mnist", "fashion-mnist", "cifar10"))
         if self.dataset not in allowed:
             raise ConfigError(f"model {self.model!r} cannot train on {self.dataset!r}; use {' or '.join(allowed)}")
         if not self.seeds:
@@ -145,7 +138,7 @@ class ExperimentConfig:
                            test_every=self.test_every, weight_decay=self.weight_decay)
 
     def rates(self) -> dict[str, float]:
-        conv_rate = self.conv_rate if self.conv_rate is not None else DEFAULT_CONV_RATE.get(self.model, 0.1)
+        conv_rate = self.conv_rate if self.conv_rate is not None else models.spec(self.model).conv_rate
         return dict(_layer_rates(self.model, self.prune_rate, conv_rate))
 
     def runs_at(self, round_: int) -> list[tuple[str, int]]:

@@ -2,19 +2,22 @@
 
 Every model is a plain ``nn.Module`` whose prunable parameters are its weight matrices and
 kernels (``*.weight``); biases are never pruned. Initialisation is Gaussian Glorot, as in
-the paper, with zero biases.
+the paper, with zero biases. ``REGISTRY`` holds everything else the package knows about a model
+(its name in figures, the paper's data set, learning rate and pruning rates), so adding a
+model is one entry there (CONTRIBUTING.md shows one).
 """
 
 from __future__ import annotations
 
+import functools
 import math
+from collections.abc import Callable
+from dataclasses import dataclass
 
 import torch
 from torch import nn
 
 from .errors import ConfigError
-
-MODELS = ("lenet", "conv2", "conv4", "conv6", "toy-mlp")
 
 
 class MLP(nn.Module):
@@ -60,18 +63,51 @@ class ConvNet(nn.Module):
         return self.fc3(x)
 
 
-def build(name: str, seed: int | None = None, in_shape: tuple[int, ...] | None = None) -> nn.Module:
-    """Build model ``name`` with Gaussian Glorot weights drawn from ``seed``."""
-    if name == "lenet":
-        model = MLP((784, 300, 100, 10))
-    elif name == "toy-mlp":
-        model = MLP((2, 32, 32, 2))
-    elif name in ("conv2", "conv4", "conv6"):
-        depth = int(name[-1])
-        channels = (64, 64, 128, 128, 256, 256)[:depth]
-        model = ConvNet(channels, in_shape=in_shape or (3, 32, 32))
-    else:
+def _conv_net(depth: int, in_shape: tuple[int, ...]) -> ConvNet:
+    return ConvNet((64, 64, 128, 128, 256, 256)[:depth], in_shape=in_shape)
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    """One network and the paper's settings for it (Frankle & Carbin 2019, Figure 2)."""
+
+    title: str  # its name in figures and tables
+    make: Callable[[tuple[int, ...]], nn.Module]  # the network for examples of this shape
+    dataset: str  # the paper's data set, the default
+    datasets: tuple[str, ...]  # every data set it can train on
+    lr: float  # the paper's Adam learning rate
+    conv_rate: float = 0.1  # fraction of surviving convolution weights pruned per round (fc: the experiment's)
+    default_shape: tuple[int, ...] = (1, 28, 28)  # when no data set is named
+
+
+IMAGES = ("mnist", "fashion-mnist", "cifar10")
+REGISTRY = {
+    "lenet": ModelSpec("LeNet-300-100", lambda shape: MLP((784, 300, 100, 10)), "mnist", ("mnist", "fashion-mnist"),
+                       lr=1.2e-3),
+    "conv2": ModelSpec("Conv-2", functools.partial(_conv_net, 2), "cifar10", IMAGES, lr=2e-4, conv_rate=0.10,
+                       default_shape=(3, 32, 32)),
+    "conv4": ModelSpec("Conv-4", functools.partial(_conv_net, 4), "cifar10", IMAGES, lr=3e-4, conv_rate=0.10,
+                       default_shape=(3, 32, 32)),
+    "conv6": ModelSpec("Conv-6", functools.partial(_conv_net, 6), "cifar10", IMAGES, lr=3e-4, conv_rate=0.15,
+                       default_shape=(3, 32, 32)),
+    "toy-mlp": ModelSpec("toy MLP", lambda shape: MLP((2, 32, 32, 2)), "moons", ("moons",), lr=1e-2,
+                         default_shape=(2,)),
+}
+MODELS = tuple(REGISTRY)
+
+
+def spec(name: str) -> ModelSpec:
+    """The registry entry of model ``name``, or a one-line error naming the choices."""
+    if name not in REGISTRY:
         raise ConfigError(f"unknown model {name!r}; choose one of {', '.join(MODELS)}")
+    return REGISTRY[name]
+
+
+def build(name: str, seed: int | None = None, in_shape: tuple[int, ...] | None = None) -> nn.Module:
+    """Build model ``name`` for examples of ``in_shape`` (default: its usual data) with Gaussian
+    Glorot weights drawn from ``seed``."""
+    entry = spec(name)
+    model = entry.make(tuple(in_shape or entry.default_shape))
     generator = torch.Generator().manual_seed(seed) if seed is not None else None
     glorot_init_(model, generator)
     return model

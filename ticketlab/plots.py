@@ -20,7 +20,8 @@ import seaborn as sns
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullFormatter, NullLocator
 
-from . import analysis
+from . import analysis, models
+from . import data as datasets
 from .analysis import PAPER_LEVELS
 from .errors import ConfigError, StoreError
 
@@ -34,8 +35,6 @@ CONDITION_STYLE = {  # colour and legend label of each condition, the same in ev
     "sign-reinit": (PALETTE[3], "sign-preserving reinit"),
     "one-shot": (PALETTE[4], "one-shot pruning"),
 }
-MODEL_NAMES = {"lenet": "LeNet-300-100", "conv2": "Conv-2", "conv4": "Conv-4", "conv6": "Conv-6", "toy-mlp": "toy MLP"}
-DATASET_NAMES = {"mnist": "MNIST", "fashion-mnist": "Fashion-MNIST", "cifar10": "CIFAR-10", "moons": "two moons"}
 METRIC_LABELS = {
     "early_stop_iteration": "early-stop iteration (min. validation loss)",
     "test_acc_at_early_stop": "test accuracy at early stop (%)",
@@ -75,7 +74,8 @@ def _experiment_name(table: pd.DataFrame, what: str | None = None) -> str:
     if "model" not in table or table.empty:
         return what
     model, dataset = table["model"].iloc[0], table["dataset"].iloc[0]
-    return f"{MODEL_NAMES.get(model, model)} on {DATASET_NAMES.get(dataset, dataset)} ({what})"
+    model_title = models.REGISTRY[model].title if model in models.REGISTRY else model
+    return f"{model_title} on {datasets.title(dataset)} ({what})"
 
 
 def _style(condition: str) -> tuple[str, str]:

@@ -13,10 +13,9 @@ import torch
 
 from .errors import ConfigError
 from .masks import Mask
-from .models import build, output_layer_name, prunable_names
+from .models import build, output_layer_name, prunable_names, spec
 
 SCORES = ("magnitude", "init-magnitude", "movement")
-DEFAULT_CONV_RATE = {"conv2": 0.10, "conv4": 0.10, "conv6": 0.15}
 
 
 def check_rate(rate: float, what: str = "pruning rate") -> float:
@@ -137,7 +136,7 @@ def sparsity_ladder(model_name: str = "lenet", rounds: int = 20, fc_rate: float 
                     conv_rate: float | None = None) -> pd.DataFrame:
     """Percent of weights remaining after each round, overall and per layer (the paper's ladder)."""
     params = dict(build(model_name).named_parameters())
-    rates = layer_rates(params, fc_rate, conv_rate if conv_rate is not None else DEFAULT_CONV_RATE.get(model_name, 0.1))
+    rates = layer_rates(params, fc_rate, conv_rate if conv_rate is not None else spec(model_name).conv_rate)
     sizes = {n: params[n].numel() for n in prunable_names(params)}
     rows = []
     for r in range(rounds + 1):
