@@ -311,6 +311,80 @@ def test_direct_fused_adam_equals_torch_adam_with_the_mask_reapplied(weight_deca
     assert not torch.equal(ours[1], bias), "unmasked parameters train"
 
 
+def refuse_fused_adam(*args, **kwargs):
+    raise NotImplementedError("Could not run 'aten::_fused_adam_' with arguments from the 'CPU' backend")
+
+
+@pytest.mark.parametrize("weight_decay", [0.0, 1e-2])
+def test_public_adam_gives_the_fused_kernels_numbers_and_keeps_pruned_weights_at_zero(weight_decay, monkeypatch):
+    """Where the private kernel refuses the tensors, ``_Adam`` steps with public ops: the same
+    numbers (bit for bit on the 2-core machine; asserted to 1e-6 relative after 30 steps, as
+    another CPU's vector code may round the moving average differently), and pruned weights
+    whose gradient is 0 or not stay exactly 0 with their second moment at +inf (no 0·inf NaN)."""
+    config = TrainConfig(iterations=30, lr=1e-3, weight_decay=weight_decay)
+    g = torch.Generator().manual_seed(0)
+    mask = (torch.rand(4, 32, generator=g) < 0.5).float()
+    start = [torch.randn(4, 32, generator=g) * mask, torch.randn(4, 16, generator=g)]
+    steps = []
+    for _ in range(30):
+        grad = torch.randn(4, 32, generator=g)
+        grad[:2] *= mask[:2]  # half the pruned weights get no gradient, half a nonzero one
+        steps.append([grad, torch.randn(4, 16, generator=g)])
+
+    def train():
+        params, grads = [p.clone() for p in start], [torch.zeros_like(p) for p in start]
+        adam = _Adam(params, grads, [mask, None], config)
+        for step_grads in steps:
+            for grad, new in zip(grads, step_grads):
+                grad.copy_(new)
+            adam.step()
+        return adam, params
+
+    fused, fused_params = train()
+    monkeypatch.setattr(training, "_FALLBACK_WARNED", set())
+    monkeypatch.setattr(torch, "_fused_adam_", refuse_fused_adam)
+    with pytest.warns(RuntimeWarning, match="NotImplementedError.*public torch ops"):
+        public, public_params = train()
+    assert fused.fused and not public.fused
+    for mine, reference in zip(public_params, fused_params):
+        torch.testing.assert_close(mine, reference, rtol=1e-6, atol=1e-8)
+    assert torch.count_nonzero(public_params[0] * (1 - mask)) == 0
+    assert torch.isinf(public.exp_avg_sqs[0][mask == 0]).all()
+    for state in (*public_params, *public.exp_avgs, *public.exp_avg_sqs):
+        assert not torch.isnan(state).any()
+    assert not torch.equal(public_params[1], start[1]), "unmasked parameters train"
+
+
+def test_without_the_private_fused_kernel_training_falls_back_once_with_the_same_numbers(mnist, run_a, sparse_runs,
+                                                                                        monkeypatch):
+    """A torch without ``torch._fused_adam_``: training (a dense and a sparse-first-layer stack,
+    30 iterations) gives the fused path's numbers to 1e-6 relative on the weights (bit for bit
+    on the 2-core machine), pruned weights stay exactly 0, and one warning says why, however
+    many optimizers are made."""
+    splits = Splits("mnist", mnist.x_train[:3000], mnist.y_train[:3000], mnist.x_val[:300], mnist.y_val[:300],
+                    mnist.x_test[:300], mnist.y_test[:300])
+    config = TrainConfig(iterations=30, lr=CONFIG.lr, eval_every=10, weight_decay=1e-2)
+    runs = [run_a, sparse_runs[0]]  # two stacks, so two optimizers
+
+    def train():
+        return train_stacked(models.build("lenet"), runs, splits, config, device=CPU, progress=False)
+
+    fused = train()
+    monkeypatch.setattr(training, "_FALLBACK_WARNED", set())
+    monkeypatch.delattr(torch, "_fused_adam_")
+    with pytest.warns(RuntimeWarning) as caught:
+        public, again = train(), train()
+    said = [str(w.message) for w in caught if "_fused_adam_" in str(w.message)]
+    assert len(said) == 1 and "has no torch._fused_adam_" in said[0] and "\n" not in said[0], said
+    for result, reference, run in zip(public, fused, runs):
+        assert_same_run(result, reference, atol=1e-6)
+        for name, weight in reference.final.items():
+            torch.testing.assert_close(result.final[name], weight, rtol=1e-6, atol=1e-8)
+        assert_exactly_pruned_are_zero(result.final, run.mask)
+    for result, first in zip(again, public):
+        assert_same_run(result, first, atol=0)
+
+
 def test_every_call_starts_fresh_and_same_seed_gives_same_numbers(mnist, run_a, result_a):
     """A second call from the same start must repeat the first exactly: no optimizer state survives."""
     again = train_stacked(models.build("lenet"), [run_a], mnist, CONFIG, rewind_iteration=REWIND_AT,
