@@ -1,11 +1,13 @@
 """Tests of ticketlab.masks: the numbers a Mask reports on a mask built by hand, a save/load
-round trip that needs no unpickling, and shape checks that refuse a mask of another model."""
+round trip through safetensors (no pickle; old ``.pt`` masks still load), and shape checks that
+refuse a mask of another model."""
 
 import pytest
+import safetensors.torch
 import torch
 
 from ticketlab import models
-from ticketlab.errors import ConfigError
+from ticketlab.errors import ConfigError, StoreError
 from ticketlab.masks import Mask
 
 
@@ -38,16 +40,38 @@ def test_report_has_one_row_per_layer(hand_mask):
     assert report["percent_remaining"].tolist() == pytest.approx([25.0, 50.0])
 
 
-def test_save_load_round_trip_needs_no_pickle(hand_mask, tmp_path):
-    path = tmp_path / "mask.pt"
-    hand_mask.save(path)
-    raw = torch.load(path, weights_only=True)
-    assert set(raw) == set(hand_mask)
-    loaded = Mask.load(path)
-    assert isinstance(loaded, Mask)
-    for name, m in hand_mask.items():
+def assert_same_mask(loaded, mask):
+    assert isinstance(loaded, Mask) and list(loaded) == list(mask)
+    for name, m in mask.items():
         assert loaded[name].dtype == torch.float32
         assert torch.equal(loaded[name], m), name
+
+
+def test_save_load_round_trip_is_safetensors_of_bools(hand_mask, tmp_path):
+    path = tmp_path / "mask.safetensors"
+    hand_mask.save(path)
+    raw = safetensors.torch.load(path.read_bytes())  # plain safetensors, readable without ticketlab
+    assert set(raw) == set(hand_mask) and all(t.dtype == torch.bool for t in raw.values())
+    assert_same_mask(Mask.load(path), hand_mask)
+
+
+def test_layer_order_survives_a_round_trip(tmp_path):
+    """Not alphabetical: random pruning draws layer by layer in the mask's order."""
+    mask = Mask({name: torch.ones(2, 2) for name in ("fc2.weight", "features.10.weight", "features.3.weight")})
+    mask.save(tmp_path / "mask.safetensors")
+    assert list(Mask.load(tmp_path / "mask.safetensors")) == list(mask)
+
+
+def test_a_mask_saved_by_an_older_version_still_loads(hand_mask, tmp_path):
+    path = tmp_path / "mask.pt"
+    torch.save({n: m.to(torch.bool) for n, m in hand_mask.items()}, path)  # what Mask.save wrote before
+    assert_same_mask(Mask.load(path), hand_mask)
+
+
+def test_saving_under_the_old_pickle_name_is_refused(hand_mask, tmp_path):
+    with pytest.raises(ConfigError, match="name the file mask.safetensors"):
+        hand_mask.save(tmp_path / "mask.pt")
+    assert not list(tmp_path.iterdir())
 
 
 def test_dense_mask_covers_weights_not_biases():
@@ -92,12 +116,13 @@ def test_clone_is_independent(hand_mask):
     assert hand_mask["a.weight"][0, 0] == 1.0
 
 
-def test_loading_a_damaged_or_missing_mask_file_is_a_one_line_store_error(tmp_path):
-    from ticketlab.errors import StoreError
-
-    damaged = tmp_path / "mask.pt"
-    damaged.write_bytes(b"not a torch file")
-    with pytest.raises(StoreError, match="mask.pt is not a saved Mask"):
+@pytest.mark.parametrize("name, data", [("mask.pt", b"not a torch file"), ("mask.safetensors", b"not a tensor file"),
+                                        ("mask.safetensors", b"\x10\x00\x00\x00\x00\x00\x00\x00{truncated")])
+def test_loading_a_damaged_or_missing_mask_file_is_a_one_line_store_error(tmp_path, name, data):
+    damaged = tmp_path / name
+    damaged.write_bytes(data)
+    with pytest.raises(StoreError, match=f"{name} is not a saved Mask") as raised:
         Mask.load(damaged)
+    assert "\n" not in str(raised.value)
     with pytest.raises(StoreError, match="no mask file"):
-        Mask.load(tmp_path / "missing.pt")
+        Mask.load(tmp_path / "missing.safetensors")

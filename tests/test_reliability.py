@@ -24,6 +24,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
+import safetensors.torch
 import torch
 
 from ticketlab import cli, lottery
@@ -353,8 +354,8 @@ def round_one_tickets(store: Store) -> list[Path]:
     return [store.path(run_key(config.run_spec("ticket", seed, 1))) for seed in config.seeds]
 
 
-@pytest.mark.parametrize("name, damage", [("curve.csv", _truncate), ("mask.pt", _flip_a_byte),
-                                          ("final.pt", _flip_a_byte), ("final.pt", _truncate),
+@pytest.mark.parametrize("name, damage", [("curve.csv", _truncate), ("mask.safetensors", _flip_a_byte),
+                                          ("final.safetensors", _flip_a_byte), ("final.safetensors", _truncate),
                                           ("summary.json", _truncate), ("summary.json", _not_an_object),
                                           ("summary.json", _edit_a_number)])
 def test_damaged_file_is_reported_with_its_path_and_recomputed(reference, tmp_path, name, damage):
@@ -375,7 +376,7 @@ def test_run_folder_left_by_a_crash_is_unfinished_and_recomputed(reference, tmp_
     folders = round_one_tickets(store)
     for folder in folders:  # a crash after some files, before summary.json, in the middle of a write
         (folder / "summary.json").unlink()
-        (folder / ".final.pt.x7q2.tmp").write_bytes((folder / "final.pt").read_bytes()[:100])
+        (folder / ".final.safetensors.x7q2.tmp").write_bytes((folder / "final.safetensors").read_bytes()[:100])
     assert len(collect(tiny_config(), store).summary) == TINY_RUNS - len(folders)
     results = run_experiment(tiny_config(), store, progress=False, device="cpu")
     assert all((folder / "summary.json").exists() for folder in folders)
@@ -395,12 +396,17 @@ class WritesMarker:
 
 
 def plant_payload(folder: Path, marker: Path, forge_checksum: bool) -> None:
-    """Replace ``final.pt`` by a malicious pickle; optionally also fix its checksum, as an attacker could."""
+    """Replace the final weights by a malicious pickle under the name a run stored before safetensors
+    gives them, ``final.pt`` (the one place the store still reads a pickle); optionally also fix its
+    checksum, as an attacker could."""
+    (folder / "final.safetensors").unlink()
     torch.save(WritesMarker(marker), folder / "final.pt")
+    record = json.loads((folder / "summary.json").read_text())
+    digest = record["files"].pop("final.safetensors")
     if forge_checksum:
-        record = json.loads((folder / "summary.json").read_text())
-        record["files"]["final.pt"] = hashlib.sha256((folder / "final.pt").read_bytes()).hexdigest()
-        (folder / "summary.json").write_text(json.dumps(record))
+        digest = hashlib.sha256((folder / "final.pt").read_bytes()).hexdigest()
+    record["files"]["final.pt"] = digest
+    (folder / "summary.json").write_text(json.dumps(record))
 
 
 def test_payload_would_run_if_fully_unpickled(tmp_path):
@@ -411,13 +417,15 @@ def test_payload_would_run_if_fully_unpickled(tmp_path):
     assert marker.exists()
 
 
-def test_stored_files_are_plain_tensors_csv_and_json(reference):
+def test_stored_files_are_safetensors_csv_and_json_never_a_pickle(reference):
     folders = list((reference[0] / "runs").iterdir())
     assert len(folders) == TINY_RUNS
     for path in (p for folder in folders for p in folder.iterdir()):
-        assert path.suffix in {".pt", ".csv", ".json"}, path
-        if path.suffix == ".pt":
-            state = torch.load(path, weights_only=True)
+        assert path.suffix in {".safetensors", ".csv", ".json"}, path
+        if path.suffix == ".safetensors":
+            data = path.read_bytes()  # safetensors: an 8-byte little-endian header length, then a JSON header
+            assert data[8:9] == b"{" and json.loads(data[8 : 8 + int.from_bytes(data[:8], "little")])
+            state = safetensors.torch.load(data)
             assert state and all(isinstance(t, torch.Tensor) for t in state.values())
 
 

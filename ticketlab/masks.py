@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import pickle
 from pathlib import Path
 
 import pandas as pd
@@ -10,7 +9,7 @@ import torch
 from torch import nn
 
 from .errors import ConfigError, StoreError
-from .files import atomic_torch_save
+from .files import atomic_write_bytes, read_tensors, tensors_to_bytes
 from .models import prunable_names
 
 
@@ -70,20 +69,26 @@ class Mask(dict):
                 params[name].mul_(m)
 
     def save(self, path) -> None:
-        atomic_torch_save({n: m.to(torch.bool) for n, m in self.items()}, Path(path))
+        """Write a safetensors file of bool tensors (e.g. ``mask.safetensors``), atomically.
+
+        A ``.pt`` name is refused: ``load`` reads ``.pt`` as the pickle files of older versions.
+        """
+        path = Path(path)
+        if path.suffix == ".pt":
+            raise ConfigError(f"{path}: masks are saved as safetensors; name the file {path.stem}.safetensors")
+        atomic_write_bytes(path, tensors_to_bytes({n: m.to(torch.bool) for n, m in self.items()}))
 
     @classmethod
     def load(cls, path) -> Mask:
-        """Load with ``weights_only=True``: a results folder never unpickles arbitrary objects."""
+        """Load a file of ``save``, or a ``.pt`` file saved by an older version."""
         path = Path(path)
+        if not path.exists():
+            raise StoreError(f"no mask file at {path}; save one first with Mask.save")
         try:
-            state = torch.load(path, weights_only=True)
-            return cls({n: m.to(torch.float32) for n, m in state.items()})
-        except FileNotFoundError:
-            raise StoreError(f"no mask file at {path}; save one first with Mask.save") from None
-        except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError, AttributeError, TypeError) as err:
+            return cls({n: m.to(torch.float32) for n, m in read_tensors(path).items()})
+        except ValueError as err:
             raise StoreError(f"{path} is not a saved Mask (damaged, or holds more than a dict of tensors): "
-                             f"{str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__}") from None
+                             f"{err}") from None
 
     def clone(self) -> Mask:
         return Mask({n: m.clone() for n, m in self.items()})

@@ -4,17 +4,17 @@ A finished run is loaded instead of retrained, so an interrupted experiment resu
 first unfinished run and notebooks share runs with each other and with the CLI. Every file is
 written atomically and ``summary.json`` is written last, holding the SHA-256 of the run's other
 files: a run folder without it is unfinished, one whose files do not match it is corrupted and
-is recomputed. Tensors load with ``torch.load(weights_only=True)``; tables are CSV and JSON.
+is recomputed. Tensors are safetensors files (plain data: loading one never runs code, unlike a
+pickle); tables are CSV and JSON. Runs stored before that hold ``.pt`` files, still loaded (see
+``Store.tensors``).
 """
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
-import io
 import json
 import os
-import pickle
 import shutil
 import warnings
 from pathlib import Path
@@ -24,7 +24,7 @@ import torch
 from filelock import FileLock
 
 from .errors import StoreError
-from .files import atomic_write_bytes, atomic_write_text
+from .files import atomic_write_bytes, atomic_write_text, read_tensors, tensors_to_bytes
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 
@@ -97,10 +97,7 @@ class Store:
         folder = self.path(key)
         files = {"spec.json": json.dumps(spec, indent=1, sort_keys=True).encode(),
                  "curve.csv": curve.to_csv(index=False).encode()}
-        for name, state in tensors.items():
-            buffer = io.BytesIO()
-            torch.save(state, buffer)
-            files[f"{name}.pt"] = buffer.getvalue()
+        files.update({f"{name}.safetensors": tensors_to_bytes(state) for name, state in tensors.items()})
         for name, data in files.items():
             atomic_write_bytes(folder / name, data)
         checksums = {name: hashlib.sha256(data).hexdigest() for name, data in files.items()}
@@ -137,16 +134,19 @@ class Store:
         return pd.read_csv(self.path(key) / "curve.csv")
 
     def tensors(self, key: str, name: str) -> dict[str, torch.Tensor]:
-        """Load a stored state dict; ``weights_only=True`` refuses anything but tensors and containers."""
-        path = self.path(key) / f"{name}.pt"
+        """Load a stored dict of tensors: ``<name>.safetensors``, or ``<name>.pt`` in a run stored by
+        an older ticketlab (the same tensors, so such a run is valid, not stale)."""
+        folder = self.path(key)
+        path = folder / f"{name}.safetensors"
         if not path.exists():
-            raise StoreError(f"run {self.path(key)} has no stored {name!r}")
+            path = folder / f"{name}.pt"
+        if not path.exists():
+            raise StoreError(f"run {folder} has no stored {name!r}")
         try:
-            return torch.load(path, weights_only=True)
-        except (pickle.UnpicklingError, RuntimeError, EOFError, ValueError) as err:
-            reason = str(err).strip().splitlines()[0] if str(err).strip() else type(err).__name__
-            raise StoreError(f"stored file {path} is damaged or holds more than tensors ({reason}); "
-                             f"delete {path.parent} and run again to recompute it") from None
+            return read_tensors(path)
+        except ValueError as err:
+            raise StoreError(f"stored file {path} is damaged or holds more than tensors ({err}); "
+                             f"delete {folder} and run again to recompute it") from None
 
     def _check(self, folder: Path) -> str | None:
         try:
