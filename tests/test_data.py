@@ -416,7 +416,8 @@ def test_cli_rejects_a_missing_data_root_before_training(tmp_path, capsys):
     assert error.startswith(f"error: data folder {tmp_path / 'typo'} is not a directory") and error.count("\n") == 1
 
 
-@pytest.mark.parametrize("model", ["lenet", "conv2"])
+@pytest.mark.parametrize("model", ["lenet", "conv2", pytest.param("conv4", marks=pytest.mark.slow),
+                                   pytest.param("conv6", marks=pytest.mark.slow)])
 def test_models_train_end_to_end_on_a_fashion_mnist_copy(tmp_path, monkeypatch, model):
     monkeypatch.setattr(data, "VALIDATION_SIZE", 20)  # small sets and batches: a second, not minutes, for Conv-2
     write_files(tmp_path / "data" / "fashion-mnist", tiny_fashion_mnist(monkeypatch, 60, 20), ".gz", gzipped)
