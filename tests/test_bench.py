@@ -2,6 +2,7 @@
 
 import argparse
 import math
+import time
 
 import pytest
 import torch
@@ -140,3 +141,19 @@ def test_masked_vs_sparse_times_every_density_and_rejects_bad_ones():
     assert (table[["dense_ms", "masked_ms", "sparse_ms"]] > 0).all().all()
     with pytest.raises(ConfigError, match="density 0"):
         masked_vs_sparse((0.0,), repeats=1)
+
+
+def test_micro_benchmarks_time_with_torch_utils_benchmark_at_the_bench_thread_count():
+    """``torch.utils.benchmark.Timer`` runs at one thread unless told otherwise: the bench's
+    micro-benchmarks must run at the thread count the rest of the bench (and training) uses."""
+    threads = torch.get_num_threads()
+    seen = []
+    try:
+        torch.set_num_threads(2)
+        measurement = bench._timed(lambda: seen.append(torch.get_num_threads()), calls=4)
+    finally:
+        torch.set_num_threads(threads)
+    assert set(seen) == {2} and len(seen) >= 4
+    assert len(measurement.times) == 4 and min(measurement.times) <= measurement.median <= max(measurement.times)
+    assert 2.0 <= bench._ms(lambda: time.sleep(0.002), repeats=4) < 200.0  # median ms of each call
+    assert 0 < bench.matmul_peak(size=64, repeats=3) < 1e6  # GFLOP/s

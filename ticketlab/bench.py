@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import logging
 import tempfile
 import time
 import warnings
@@ -56,15 +57,47 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def matmul_peak(size: int = 2048, repeats: int = 10) -> float:
-    """Best fp32 GFLOP/s of a square matrix product."""
+    """Best fp32 GFLOP/s of a square matrix product, over ``repeats`` products (see ``_timed``)."""
     a, b = torch.randn(size, size), torch.randn(size, size)
-    a @ b
-    best = float("inf")
-    for _ in range(repeats):
-        start = time.perf_counter()
-        a @ b
-        best = min(best, time.perf_counter() - start)
+    best = min(_timed(lambda: a @ b, repeats).times)
     return 2 * size**3 / best / 1e9
+
+
+def _benchmark():
+    """``torch.utils.benchmark``, imported on first use: importing it loads
+    ``torch.utils.cpp_extension``, which logs "No CUDA runtime is found" on a machine with a CUDA
+    toolkit and no GPU (this one): noise in a notebook's output, so silenced while importing."""
+    logger = logging.getLogger("torch.utils.cpp_extension")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        import torch.utils.benchmark as benchmark
+    finally:
+        logger.setLevel(level)
+    return benchmark
+
+
+def _timed(fn, calls: int):
+    """``fn()`` timed ``calls`` times by ``torch.utils.benchmark.Timer``, one call at a time (each
+    after the Timer's warm-up of two calls), as one ``Measurement``: ``.times`` holds each call's
+    seconds, ``.median`` their median.
+
+    The Timer runs at the thread count the rest of the bench uses (its own default is one thread,
+    which would time the 2-core machine at half its speed), and on an accelerator it synchronises
+    before reading the clock. One call at a time, not ``blocked_autorange``'s blocks: on a shared
+    machine a block spans the moments the scheduler gives the CPU to other jobs, and the median of
+    single calls leaves those out (with two training jobs on the 2-core machine, LeNet's first
+    layer on a batch took 0.79 ms a call in blocks of 20 against 0.37 ms one call at a time); the
+    calls timed here last 0.1 ms or more, so the clock's own cost does not matter.
+
+    Training is timed by hand instead (``_ms_per_run_iteration``): a call lasts seconds and pays
+    one-off costs (the data, the stack, the evaluations at its ends) that the difference of two
+    lengths cancels (``_steady_ms``); a Timer would repeat whole calls and report those costs as if
+    they recurred.
+    """
+    benchmark = _benchmark()
+    timer = benchmark.Timer(stmt="fn()", globals={"fn": fn}, num_threads=torch.get_num_threads())
+    return benchmark.Measurement.merge([timer.timeit(1) for _ in range(calls)])[0]
 
 
 def _write_idx(folder: Path) -> None:
@@ -234,15 +267,8 @@ def masked_vs_sparse(densities=(1.0, 0.211, 0.036), batch: int = 60, repeats: in
 
 
 def _ms(fn, repeats: int) -> float:
-    """Median milliseconds of ``fn()`` over ``repeats`` calls, after a warm-up."""
-    for _ in range(5):
-        fn()
-    times = []
-    for _ in range(repeats):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return 1000 * float(np.median(times))
+    """Median milliseconds of ``fn()`` over ``repeats`` calls (see ``_timed``)."""
+    return 1000 * _timed(fn, repeats).median
 
 
 def projected_hours(config: ExperimentConfig, ms_per_run_iteration) -> float:
