@@ -49,12 +49,14 @@
 # stored in `results/` and loaded, not retrained, when you run the notebook again.
 
 # %% slideshow={"slide_type": "skip"}
-from ticketlab import data, diagrams, explore, plots, trees, widgets
-from ticketlab.exercises import check_magnitude_prune
+from ticketlab import data
+from ticketlab.course import experiments, trees, widgets
+from ticketlab.course.exercises import check_magnitude_prune
 from ticketlab.lottery import ExperimentConfig, initial_weights, scale_from_env
 from ticketlab.masks import Mask
 from ticketlab.models import build, count_weights
 from ticketlab.training import RunSpec, TrainConfig
+from ticketlab.viz import diagrams, lesson_figures, plots
 
 # %matplotlib inline
 plots.use_course_style()  # seaborn's default look
@@ -100,7 +102,7 @@ trees.pruning_curve_figure(path, best_alpha);
 
 # %% slideshow={"slide_type": "-"}
 # NBVAL_CHECK_OUTPUT
-explore.tree_summary({"unpruned": full_tree, "cost-complexity pruned": cost_complexity_tree,
+experiments.tree_summary({"unpruned": full_tree, "cost-complexity pruned": cost_complexity_tree,
                       "reduced-error pruned": reduced_error_tree}, tree_data).round(3)
 
 # %% slideshow={"slide_type": "subslide"} tags=["hide-input"]
@@ -168,13 +170,13 @@ Mask.ones_like(lenet).report()
 # %% slideshow={"slide_type": "-"}
 mnist = data.load("mnist")
 theta0 = initial_weights("lenet", seed=0)
-dense, = explore.train_or_load([RunSpec(init=theta0, mask=Mask.ones_like(theta0), data_seed=0)], mnist,
+dense, = experiments.train_or_load([RunSpec(init=theta0, mask=Mask.ones_like(theta0), data_seed=0)], mnist,
                                CONFIG.train_config(), model="lenet", track_updates=True,
                                purpose="notebook 01: dense LeNet-300-100 with Karnin's squared updates")
 print(f"dense LeNet-300-100 after {CONFIG.iterations:,} iterations: test accuracy {100 * dense.final_test_acc:.2f}%")
 
 # %% slideshow={"slide_type": "subslide"} tags=["hide-input"]
-explore.training_figure(dense, "Training the dense LeNet-300-100 on MNIST")
+lesson_figures.training_figure(dense, "Training the dense LeNet-300-100 on MNIST")
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Which weights should go?
@@ -196,14 +198,14 @@ explore.training_figure(dense, "Training the dense LeNet-300-100 on MNIST")
 # the test set: nothing is chosen with it.
 
 # %% slideshow={"slide_type": "subslide"}
-pruner = explore.one_shot_pruner(dense, theta0, CONFIG, mnist.x_test, mnist.y_test)
+pruner = experiments.one_shot_pruner(dense, theta0, CONFIG, mnist.x_test, mnist.y_test)
 one_shot = pruner.table(rounds=range(0, 21, 2))
-accuracy = 100 * one_shot.pivot(index="percent_remaining", columns="method", values="accuracy")[list(explore.METHODS)]
+accuracy = 100 * one_shot.pivot(index="percent_remaining", columns="method", values="accuracy")[list(experiments.METHODS)]
 accuracy.sort_index(ascending=False).rename(index="{:.1f}%".format).rename_axis(
     index="weights remaining", columns="test accuracy (%)").round(1)
 
 # %% slideshow={"slide_type": "subslide"} tags=["hide-input"]
-explore.one_shot_figure(one_shot, dense.final_test_acc)
+lesson_figures.one_shot_figure(one_shot, dense.final_test_acc)
 
 # %% slideshow={"slide_type": "skip"}
 for method, rows in one_shot.groupby("method", sort=False):
@@ -231,11 +233,11 @@ fine_tune_rounds = (10, 15)  # 10.8% and 3.6% of the weights remaining
 pairs = [(method, r) for method in ("magnitude", "random") for r in fine_tune_rounds]
 fine_tune = TrainConfig(iterations=CONFIG.iterations // 10, lr=CONFIG.lr, eval_every=max(1, CONFIG.iterations // 60))
 runs = [RunSpec(init=dense.final, mask=pruner.mask(method, r), data_seed=0) for method, r in pairs]
-tuned = explore.train_or_load(runs, mnist, fine_tune, model="lenet", purpose="notebook 01: fine-tuning after one-shot pruning")
+tuned = experiments.train_or_load(runs, mnist, fine_tune, model="lenet", purpose="notebook 01: fine-tuning after one-shot pruning")
 fine_tuned = [(method, run.mask.percent_remaining, result) for (method, _), run, result in zip(pairs, runs, tuned)]
 
 # %% slideshow={"slide_type": "subslide"} tags=["hide-input"]
-explore.fine_tune_figure(fine_tuned, dense.final_test_acc)
+lesson_figures.fine_tune_figure(fine_tuned, dense.final_test_acc)
 
 # %% [markdown] slideshow={"slide_type": "notes"}
 # Iteration 0 of each line is the pruned network before any retraining (the values of the
@@ -252,7 +254,7 @@ explore.fine_tune_figure(fine_tuned, dense.final_test_acc)
 # distribution and keeps the two tails.
 
 # %% slideshow={"slide_type": "subslide"} tags=["hide-input"]
-explore.weight_histograms(dense.final, pruner.mask("magnitude", 10), "magnitude pruning to 10.8% remaining")
+lesson_figures.weight_histograms(dense.final, pruner.mask("magnitude", 10), "magnitude pruning to 10.8% remaining")
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Which input pixels keep their connections?
@@ -261,7 +263,7 @@ explore.weight_histograms(dense.final, pruner.mask("magnitude", 10), "magnitude 
 # connections survive, pixel by pixel, turns the first layer's mask into a 28×28 image.
 
 # %% slideshow={"slide_type": "subslide"} tags=["hide-input"]
-explore.pixel_masks_figure({explore.METHOD_STYLE[m][1]: pruner.mask(m, 10) for m in explore.METHODS},
+lesson_figures.pixel_masks_figure({lesson_figures.METHOD_STYLE[m][1]: pruner.mask(m, 10) for m in experiments.METHODS},
                            "First-layer connections kept per input pixel at 10.8% of the weights remaining")
 
 # %% [markdown] slideshow={"slide_type": "notes"}
@@ -338,7 +340,7 @@ check_magnitude_prune(magnitude_prune)
 
 # %% [markdown] slideshow={"slide_type": "subslide"}
 # **2. Sensitivity, seen from the weights.** Draw the weight histograms for Karnin's mask at
-# 10.8% remaining, `explore.weight_histograms(dense.final, pruner.mask("karnin", 10), "...")`.
+# 10.8% remaining, `lesson_figures.weight_histograms(dense.final, pruner.mask("karnin", 10), "...")`.
 # Which weights does it keep that magnitude pruning removes? Why can a large weight still be
 # "insensitive" by Karnin's estimate?
 #
@@ -352,7 +354,7 @@ check_magnitude_prune(magnitude_prune)
 # <details><summary>Solution</summary>
 #
 # ```python
-# explore.weight_histograms(dense.final, pruner.mask("karnin", 10), "Karnin's mask at 10.8% remaining")
+# lesson_figures.weight_histograms(dense.final, pruner.mask("karnin", 10), "Karnin's mask at 10.8% remaining")
 # ```
 #
 # Karnin's score is Σ(Δw)² · w_final / (η (w_final − w_initial)). Its sign is the sign of

@@ -43,10 +43,12 @@
 # %% slideshow={"slide_type": "skip"}
 import numpy as np
 
-from ticketlab import data, diagrams, explore, plots, widgets
-from ticketlab.exercises import check_percent_remaining
+from ticketlab import data
+from ticketlab.course import experiments, widgets
+from ticketlab.course.exercises import check_percent_remaining
 from ticketlab.lottery import ExperimentConfig, run_experiment, scale_from_env
 from ticketlab.models import build, count_weights
+from ticketlab.viz import diagrams, lesson_figures, plots
 
 # %matplotlib inline
 plots.use_course_style()  # seaborn's default look
@@ -119,7 +121,7 @@ diagrams.sparse_subnetwork()
 # NBVAL_CHECK_OUTPUT
 total = count_weights(build("lenet"))
 kept = round(0.10 * total)
-exponent = explore.log10_subnetworks(total, kept)
+exponent = experiments.log10_subnetworks(total, kept)
 print(f"LeNet-300-100 has {total:,} weights; a subnetwork at 10% density keeps {kept:,} of them.")
 print(f"Ways to choose them: C({total:,}, {kept:,}) ≈ 10^{exponent:,.0f}")
 print("For comparison: about 10^80 atoms in the observable universe.")
@@ -162,13 +164,13 @@ x, y = mnist.x_train[:5000], mnist.y_train[:5000]
 alphas = np.linspace(-0.25, 1.25, 31)
 dense_label, ticket_label = "dense network (100%)", f"winning ticket ({mask.percent_remaining:.1f}% of weights)"
 lines = {
-    dense_label: explore.loss_along_line(build("lenet"), theta0, results.final_weights(seed, 0), x, y, alphas),
-    ticket_label: explore.loss_along_line(build("lenet"), theta0, results.final_weights(seed, TICKET_ROUND), x, y,
+    dense_label: experiments.loss_along_line(build("lenet"), theta0, results.final_weights(seed, 0), x, y, alphas),
+    ticket_label: experiments.loss_along_line(build("lenet"), theta0, results.final_weights(seed, TICKET_ROUND), x, y,
                                           alphas, mask),
 }
 
 # %% slideshow={"slide_type": "subslide"} tags=["hide-input"]
-explore.line_figure(lines, colors={dense_label: plots.DENSE_COLOR, ticket_label: plots.CONDITION_STYLE["ticket"][0]})
+lesson_figures.line_figure(lines, colors={dense_label: plots.DENSE_COLOR, ticket_label: plots.CONDITION_STYLE["ticket"][0]})
 
 # %% slideshow={"slide_type": "subslide"}
 for label, line in lines.items():
@@ -201,9 +203,9 @@ for label, line in lines.items():
 # control of notebook 04. The whole experiment takes well under a minute and is stored.
 
 # %% slideshow={"slide_type": "subslide"}
-TOY = explore.toy_config(SCALE)
-toy = explore.toy_tickets(TOY)
-explore.condition_table(toy.results.summary).rename(
+TOY = experiments.toy_config(SCALE)
+toy = experiments.toy_tickets(TOY)
+experiments.condition_table(toy.results.summary).rename(
     columns={"ticket": "winning ticket (%)", "reinit": "random reinit (%)"}).round(1)
 
 # %% [markdown] slideshow={"slide_type": "notes"}
@@ -226,7 +228,7 @@ plots.early_stop_vs_density(toy.results.summary, title="Toy tickets: winning tic
 
 # %% slideshow={"slide_type": "-"} tags=["hide-input"]
 SHOW_ROUND = min(4, TOY.rounds)
-explore.decision_boundaries_figure(toy.panels(seed=0, round_=SHOW_ROUND), toy.data,
+lesson_figures.decision_boundaries_figure(toy.panels(seed=0, round_=SHOW_ROUND), toy.data,
                                    f"Two moons, seed 0: the dense network, its ticket and a random reinitialisation "
                                    f"(pruning round {SHOW_ROUND})")
 
@@ -304,7 +306,7 @@ def percent_remaining(rounds, rate, output_rate):
 check_percent_remaining(percent_remaining)
 
 # %% [markdown] slideshow={"slide_type": "subslide"}
-# **2. Where is the lottery biggest?** Plot `explore.log10_subnetworks(266_200, k)` for k from 0
+# **2. Where is the lottery biggest?** Plot `experiments.log10_subnetworks(266_200, k)` for k from 0
 # to 266,200. At which density are there the most subnetworks? Why does that not mean that 50%
 # is the best density for a ticket?
 #
@@ -323,7 +325,7 @@ check_percent_remaining(percent_remaining)
 #
 # k = np.linspace(0, 266_200, 201).round().astype(int)
 # fig, ax = plt.subplots()
-# ax.plot(100 * k / 266_200, [explore.log10_subnetworks(266_200, int(i)) for i in k])
+# ax.plot(100 * k / 266_200, [experiments.log10_subnetworks(266_200, int(i)) for i in k])
 # ax.set(xlabel="percent of weights kept", ylabel="log10(number of subnetworks)")
 # ```
 #
@@ -360,8 +362,8 @@ check_percent_remaining(percent_remaining)
 # </details>
 #
 # **4. The toy at the paper's pace.** Run the toy experiment with the paper's rate of 20% per round
-# and twice as many rounds, `explore.toy_tickets(explore.toy_config(SCALE).replace(prune_rate=0.2,
-# rounds=16))`, and compare `explore.condition_table(...)` with the one above. Are tickets found by
+# and twice as many rounds, `experiments.toy_tickets(experiments.toy_config(SCALE).replace(prune_rate=0.2,
+# rounds=16))`, and compare `experiments.condition_table(...)` with the one above. Are tickets found by
 # gentler pruning better at the same sparsity?
 #
 # <details><summary>Hint</summary>
@@ -375,8 +377,8 @@ check_percent_remaining(percent_remaining)
 # <details><summary>Solution</summary>
 #
 # ```python
-# gentle = explore.toy_tickets(explore.toy_config(SCALE).replace(prune_rate=0.2, rounds=16))
-# explore.condition_table(gentle.results.summary).round(1)
+# gentle = experiments.toy_tickets(experiments.toy_config(SCALE).replace(prune_rate=0.2, rounds=16))
+# experiments.condition_table(gentle.results.summary).round(1)
 # ```
 #
 # Put rows of similar "percent remaining" side by side (40% per round gives 61, 37.5, 23.3, ...;

@@ -51,10 +51,11 @@ import time
 import numpy as np
 import pandas as pd
 
-from ticketlab import analysis, diagrams, plots, pruning, reference
-from ticketlab.exercises import check_early_stop, check_reset
+from ticketlab import analysis, pruning, reference
+from ticketlab.course.exercises import check_early_stop, check_reset
+from ticketlab.course.widgets import round_browser
 from ticketlab.lottery import CONDITIONS, SCALES, ExperimentConfig, run_experiment, scale_from_env
-from ticketlab.widgets import round_browser
+from ticketlab.viz import diagrams, plots
 
 # %matplotlib inline
 plots.use_course_style()  # seaborn's default look

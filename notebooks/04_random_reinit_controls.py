@@ -43,9 +43,10 @@ import time
 import pandas as pd
 import torch
 
-from ticketlab import analysis, plots, report
-from ticketlab.exercises import check_random_prune
+from ticketlab import analysis, report
+from ticketlab.course.exercises import check_random_prune
 from ticketlab.lottery import CONDITIONS, ExperimentConfig, run_experiment, scale_from_env
+from ticketlab.viz import plots
 
 # %matplotlib inline
 plots.use_course_style()  # seaborn's default look

@@ -47,8 +47,9 @@ import time
 
 import pandas as pd
 
-from ticketlab import analysis, bench, plots, reference, report
+from ticketlab import analysis, bench, reference, report
 from ticketlab.lottery import CONDITIONS, ExperimentConfig, run_experiment, scale_from_env
+from ticketlab.viz import plots
 
 # %matplotlib inline
 plots.use_course_style()  # seaborn's default look

@@ -1,4 +1,4 @@
-"""Tests for ticketlab.diagrams: titles, what is drawn (edge counts), layout and clean PNG export."""
+"""Tests for ticketlab.viz.diagrams: titles, what is drawn (edge counts), layout and clean PNG export."""
 
 import itertools
 import warnings
@@ -10,8 +10,8 @@ from matplotlib.collections import LineCollection, PathCollection
 from matplotlib.figure import Figure
 from matplotlib.text import Text
 
-from ticketlab import diagrams
 from ticketlab.errors import ConfigError
+from ticketlab.viz import diagrams
 
 FIGURES = [
     (diagrams.network_pruning, "Figure 2. Pruning neural networks"),

@@ -7,7 +7,7 @@ import pytest
 import torch
 
 from ticketlab import pruning
-from ticketlab.exercises import (
+from ticketlab.course.exercises import (
     NOT_IMPLEMENTED,
     CheckResult,
     check_early_stop,

@@ -104,8 +104,9 @@ def test_unknown_model_is_a_config_error():
 
 def test_a_model_added_to_the_registry_alone_trains_in_an_experiment(monkeypatch, tmp_path):
     """Adding a model touches one place (CONTRIBUTING.md): its registry entry."""
-    from ticketlab import lottery, plots
+    from ticketlab import lottery
     from ticketlab.store import Store
+    from ticketlab.viz import plots
 
     entry = models.ModelSpec("tiny MLP", lambda shape: models.MLP((2, 8, 2)), "moons", ("moons",), lr=1e-2,
                              default_shape=(2,))

@@ -9,11 +9,12 @@ import pandas as pd
 import pytest
 from matplotlib.collections import PolyCollection
 
-from ticketlab import analysis, cli, plots
+from ticketlab import analysis, cli
+from ticketlab.course.widgets import round_browser
 from ticketlab.errors import ConfigError, DataError
 from ticketlab.lottery import CONDITIONS, ExperimentConfig, run_experiment
 from ticketlab.store import Store
-from ticketlab.widgets import round_browser
+from ticketlab.viz import plots
 
 TOY = dict(model="toy-mlp", iterations=100, eval_every=25, test_every=50, rounds=2, seeds=(0, 1),
            conditions=CONDITIONS, control_rounds=(2,))

@@ -13,7 +13,8 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook, new_output
 
-from ticketlab import cli, slides
+from ticketlab import cli
+from ticketlab.course import slides
 from ticketlab.errors import ConfigError, TicketlabError
 
 REPO = Path(__file__).resolve().parent.parent

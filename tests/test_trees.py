@@ -1,4 +1,4 @@
-"""Tests for ticketlab.trees: reduced-error pruning, the cost-complexity path, Figure 1."""
+"""Tests for ticketlab.course.trees: reduced-error pruning, the cost-complexity path, Figure 1."""
 
 import copy
 import warnings
@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 from sklearn.tree import DecisionTreeClassifier
 
-from ticketlab import trees
+from ticketlab.course import trees
 from ticketlab.errors import ConfigError
 
 

@@ -6,7 +6,8 @@ import pytest
 import torch
 from matplotlib.figure import Figure
 
-from ticketlab import explore, lottery, widgets
+from ticketlab import lottery
+from ticketlab.course import experiments, widgets
 from ticketlab.masks import Mask
 from ticketlab.models import build
 from ticketlab.store import Store
@@ -26,13 +27,13 @@ def lenet_pruner():
     x = torch.randn(64, 1, 28, 28, generator=generator)
     y = torch.randint(0, 10, (64,), generator=generator)
     config = lottery.ExperimentConfig.at_scale("smoke")
-    return explore.one_shot_pruner(dense, init, config, x, y)
+    return experiments.one_shot_pruner(dense, init, config, x, y)
 
 
 @pytest.fixture(scope="module")
 def toy(tmp_path_factory):
-    config = explore.toy_config("smoke").replace(iterations=40, eval_every=20, rounds=2, seeds=(0, 1))
-    return explore.toy_tickets(config, store=Store(tmp_path_factory.mktemp("toy")), progress=False)
+    config = experiments.toy_config("smoke").replace(iterations=40, eval_every=20, rounds=2, seeds=(0, 1))
+    return experiments.toy_tickets(config, store=Store(tmp_path_factory.mktemp("toy")), progress=False)
 
 
 def controls(widget: widgets.Explorer) -> dict:
@@ -48,7 +49,7 @@ def test_level_options_label_rounds_with_the_papers_ladder():
 def test_pruning_explorer_redraws_the_mask_for_the_chosen_rule_and_sparsity(lenet_pruner):
     explorer = widgets.pruning_explorer(lenet_pruner, rounds=[0, 5, 10], dense_accuracy=0.97)
     rule, remaining = controls(explorer)["rule"], controls(explorer)["remaining"]
-    assert [value for _, value in rule.options] == list(explore.METHODS)
+    assert [value for _, value in rule.options] == list(experiments.METHODS)
     assert isinstance(explorer.figure, Figure)
     assert "100.0% remaining" in explorer.figure.axes[0].get_title()
     remaining.value = 10

@@ -18,6 +18,9 @@ from .lottery import CONDITIONS, SCALES, ExperimentConfig, run_experiment, scale
 from .models import MODELS
 from .training import ENGINE_VERSION
 
+# commands that live in a module of their own (its add_arguments, HELP and main)
+MODULE_COMMANDS = {"bench": "bench", "reference": "reference", "slides": "course.slides"}
+
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m ticketlab", description=__doc__.splitlines()[0])
@@ -31,7 +34,7 @@ def build_parser() -> argparse.ArgumentParser:
                                 description="Report the runs in the store that an older engine made (never loaded).")
     store.add_argument("--store", default=None, help="results store (default: results/)")
     store.add_argument("--prune-stale", action="store_true", help="delete the runs of an older engine")
-    for name, module in (("bench", "bench"), ("reference", "reference"), ("slides", "slides")):
+    for name, module in MODULE_COMMANDS.items():
         try:
             mod = importlib.import_module(f"ticketlab.{module}")
         except ImportError:
@@ -96,7 +99,7 @@ def run(args: argparse.Namespace) -> int:
     config = config_from_args(args)
     out = writable_folder(args.out)  # before any training, so no work is lost to a bad --out
     store = Store(args.store)
-    from . import plots  # after validation: bad input is reported first, but still before any training
+    from .viz import plots  # after validation: bad input is reported first, but still before any training
     print(f"ticketlab: {config.model} on {config.dataset}, scale {config.scale}, seeds {list(config.seeds)}, "
           f"rounds 0..{config.rounds}, conditions {', '.join(config.conditions)}; store {store.root}", flush=True)
     stale = store.stale(ENGINE_VERSION)
@@ -175,7 +178,7 @@ def main(argv: list[str] | None = None) -> int:
             return store_command(args)
         if args.command == "plan":
             return plan_command(args)
-        return importlib.import_module(f"ticketlab.{args.command}").main(args)
+        return importlib.import_module(f"ticketlab.{MODULE_COMMANDS[args.command]}").main(args)
     except TicketlabError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2

@@ -129,7 +129,7 @@ def _figure(summary: pd.DataFrame):
     """The reference at a glance (the README shows it): tickets and their controls at every level."""
     import seaborn as sns
 
-    from . import plots  # drawing is only needed here, not to load or check the tables
+    from .viz import plots  # drawing is only needed here, not to load or check the tables
 
     with sns.axes_style("darkgrid"), sns.plotting_context("notebook"):
         conditions = [c for c in ("ticket", "reinit", "random-prune") if c in set(summary["condition"])]

@@ -1,6 +1,6 @@
 """Interactive explorers for the notebooks: ipywidgets controls over pure functions.
 
-An ``Explorer`` redraws a Figure with a pure function of ``ticketlab.explore`` (tests call those
+An ``Explorer`` redraws a Figure with a pure function of ``ticketlab.viz.lesson_figures`` (tests call those
 directly) whenever one of its controls changes, and keeps it as ``figure``. Without a live kernel
 (a rendered notebook, a slide deck) the controls do nothing, so the notebooks also show a static
 figure next to every explorer.
@@ -11,9 +11,10 @@ from __future__ import annotations
 import ipywidgets as widgets
 from matplotlib.figure import Figure
 
-from .explore import METHOD_STYLE, OneShotPruner, ToyTickets, decision_boundaries_figure, explorer_figure
-from .models import build, prunable_names
-from .pruning import counts_after_rounds
+from ..models import build, prunable_names
+from ..pruning import counts_after_rounds
+from ..viz.lesson_figures import METHOD_STYLE, decision_boundaries_figure, explorer_figure
+from .experiments import OneShotPruner, ToyTickets
 
 SLIDER_LAYOUT = widgets.Layout(width="60%")
 
@@ -75,7 +76,8 @@ def toy_ticket_explorer(toy: ToyTickets) -> Explorer:
 def round_browser(results, seed: int | None = None) -> Explorer:
     """Seed and pruning round → ``plots.round_overview`` of a lottery experiment's ticket: its
     first-layer mask, θ0 of survivors vs pruned weights, and its test accuracy during training."""
-    from . import analysis, plots
+    from .. import analysis
+    from ..viz import plots
 
     tickets = analysis.levels(results.summary, "ticket")
     options = [(f"{percent:.1f}%", int(round_)) for round_, percent in zip(tickets["round"], tickets["percent_remaining"])]

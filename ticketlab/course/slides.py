@@ -17,11 +17,11 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .errors import ConfigError, TicketlabError
-from .files import writable_folder
+from ..errors import ConfigError, TicketlabError
+from ..files import writable_folder
 
 HELP = "build offline HTML slide decks of the notebooks"
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[2]
 ASSETS = "reveal.js"  # folder next to the decks that holds the scripts; reveal's URL prefix
 
 # (npm package, path inside it, destination inside <out>/reveal.js/)

@@ -18,7 +18,7 @@ from matplotlib.figure import Figure
 from matplotlib.lines import Line2D
 from matplotlib.patches import FancyBboxPatch
 
-from .errors import ConfigError
+from ..errors import ConfigError
 from .plots import PALETTE
 
 # the course's palette (seaborn's default), so drawings and plots share their colours

@@ -20,10 +20,10 @@ import seaborn as sns
 from matplotlib.figure import Figure
 from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullFormatter, NullLocator
 
-from . import analysis, models
-from . import data as datasets
-from .analysis import PAPER_LEVELS
-from .errors import ConfigError, StoreError
+from .. import analysis, models
+from .. import data as datasets
+from ..analysis import PAPER_LEVELS
+from ..errors import ConfigError, StoreError
 
 # seaborn's default palette: every figure and diagram of the course draws in the same colours
 PALETTE = tuple(sns.color_palette("deep").as_hex())

@@ -15,9 +15,9 @@ from dataclasses import dataclass
 import pandas as pd
 import torch
 
-from .masks import Mask
-from .models import build, output_layer_name, prunable_names
-from .pruning import counts_after_rounds, keep_top, prune_magnitude
+from ..masks import Mask
+from ..models import build, output_layer_name, prunable_names
+from ..pruning import counts_after_rounds, keep_top, prune_magnitude
 
 __all__ = ["CheckResult", "check_magnitude_prune", "check_reset", "check_early_stop", "check_random_prune",
            "check_percent_remaining", "lenet_percent_remaining"]
