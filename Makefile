@@ -36,6 +36,7 @@ cache: venv
 # training them a second time (run keys depend only on each run's own configuration).
 test: venv
 	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
 	$(BIN)/pytest -m "not slow"
 ifneq ($(NOTEBOOKS),)
 	$(BIN)/pytest --nbval-lax --nbval-current-env notebooks/

@@ -17,22 +17,41 @@ LADDER = {0: 100.0, 1: 80.0, 2: 51.3, 3: 21.1, 4: 7.0}
 
 
 def run(condition, seed, round_, es, acc):
-    return dict(model="lenet", dataset="mnist", condition=condition, seed=seed, round=round_,
-                percent_remaining=LADDER[round_], early_stop_iteration=es, test_acc_at_early_stop=acc)
+    return dict(
+        model="lenet",
+        dataset="mnist",
+        condition=condition,
+        seed=seed,
+        round=round_,
+        percent_remaining=LADDER[round_],
+        early_stop_iteration=es,
+        test_acc_at_early_stop=acc,
+    )
 
 
 def summary_table():
     """Two seeds. Dense: es 1000/1200, acc .970/.980. Ticket fastest at 21.1%, most accurate at 51.3%;
     reinit (rounds 2-4) above dense at 51.3% only; one-shot at round 3."""
-    rows = [run("ticket", 0, 0, 1000, 0.970), run("ticket", 1, 0, 1200, 0.980),
-            run("ticket", 0, 1, 900, 0.972), run("ticket", 1, 1, 1000, 0.981),
-            run("ticket", 0, 2, 700, 0.978), run("ticket", 1, 2, 800, 0.986),
-            run("ticket", 0, 3, 500, 0.975), run("ticket", 1, 3, 600, 0.984),
-            run("ticket", 0, 4, 900, 0.960), run("ticket", 1, 4, 1100, 0.970),
-            run("reinit", 0, 2, 1000, 0.972), run("reinit", 1, 2, 1000, 0.982),
-            run("reinit", 0, 3, 1500, 0.968), run("reinit", 1, 3, 1200, 0.976),
-            run("reinit", 0, 4, 2000, 0.950), run("reinit", 1, 4, 2200, 0.960),
-            run("one-shot", 0, 3, 600, 0.973), run("one-shot", 1, 3, 600, 0.980)]
+    rows = [
+        run("ticket", 0, 0, 1000, 0.970),
+        run("ticket", 1, 0, 1200, 0.980),
+        run("ticket", 0, 1, 900, 0.972),
+        run("ticket", 1, 1, 1000, 0.981),
+        run("ticket", 0, 2, 700, 0.978),
+        run("ticket", 1, 2, 800, 0.986),
+        run("ticket", 0, 3, 500, 0.975),
+        run("ticket", 1, 3, 600, 0.984),
+        run("ticket", 0, 4, 900, 0.960),
+        run("ticket", 1, 4, 1100, 0.970),
+        run("reinit", 0, 2, 1000, 0.972),
+        run("reinit", 1, 2, 1000, 0.982),
+        run("reinit", 0, 3, 1500, 0.968),
+        run("reinit", 1, 3, 1200, 0.976),
+        run("reinit", 0, 4, 2000, 0.950),
+        run("reinit", 1, 4, 2200, 0.960),
+        run("one-shot", 0, 3, 600, 0.973),
+        run("one-shot", 1, 3, 600, 0.980),
+    ]
     return pd.DataFrame(rows)
 
 
@@ -40,7 +59,11 @@ def test_level_stats_gives_mean_min_max_over_seeds():
     stats = analysis.level_stats(summary_table())
     row = stats[(stats["condition"] == "reinit") & (stats["round"] == 3)].iloc[0]
     assert row["seeds"] == 2 and row["percent_remaining"] == 21.1
-    assert (row["early_stop_iteration_mean"], row["early_stop_iteration_min"], row["early_stop_iteration_max"]) == (1350, 1200, 1500)
+    assert (row["early_stop_iteration_mean"], row["early_stop_iteration_min"], row["early_stop_iteration_max"]) == (
+        1350,
+        1200,
+        1500,
+    )
     assert row["test_acc_at_early_stop_mean"] == pytest.approx(0.972)
     assert len(stats) == 5 + 3 + 1
 
@@ -99,7 +122,9 @@ def test_below_dense_from_every_seed_requires_the_best_seed_below():
     summary = summary_table()
     # seed 1's reinit at 21.1% is 97.6 against its dense 98.0: below; seed 0: 96.8 vs 97.0: below
     assert analysis.below_dense_from(summary, "reinit", every_seed=True)["percent_remaining"] == 21.1
-    summary.loc[(summary["condition"] == "reinit") & (summary["round"] == 3) & (summary["seed"] == 0), "test_acc_at_early_stop"] = 0.971
+    summary.loc[
+        (summary["condition"] == "reinit") & (summary["round"] == 3) & (summary["seed"] == 0), "test_acc_at_early_stop"
+    ] = 0.971
     assert analysis.below_dense_from(summary, "reinit", every_seed=True)["percent_remaining"] == 7.0
 
 
@@ -132,7 +157,9 @@ def test_compare_at_uses_the_controls_nearest_level():
 def test_compare_levels_has_a_row_per_control_round():
     table = analysis.compare_levels(summary_table(), "reinit")
     assert table["round"].tolist() == [2, 3, 4]
-    assert table["speedup_mean"].tolist() == pytest.approx([(1000 / 700 + 1000 / 800) / 2, 2.5, (2000 / 900 + 2200 / 1100) / 2])
+    assert table["speedup_mean"].tolist() == pytest.approx(
+        [(1000 / 700 + 1000 / 800) / 2, 2.5, (2000 / 900 + 2200 / 1100) / 2]
+    )
 
 
 def test_zero_early_stop_iteration_gives_no_ratio_rather_than_infinity():
@@ -149,8 +176,16 @@ def test_spread_format():
 
 
 def test_curve_stats_averages_only_measured_points():
-    curves = pd.DataFrame(dict(condition="ticket", seed=[0, 0, 0, 1, 1, 1], round=1, percent_remaining=80.0,
-                               iteration=[0, 50, 100] * 2, test_acc=[0.1, np.nan, 0.9, 0.2, np.nan, 0.7]))
+    curves = pd.DataFrame(
+        dict(
+            condition="ticket",
+            seed=[0, 0, 0, 1, 1, 1],
+            round=1,
+            percent_remaining=80.0,
+            iteration=[0, 50, 100] * 2,
+            test_acc=[0.1, np.nan, 0.9, 0.2, np.nan, 0.7],
+        )
+    )
     stats = analysis.curve_stats(curves)
     assert stats["iteration"].tolist() == [0, 100]
     assert stats["mean"].tolist() == pytest.approx([0.15, 0.8])
@@ -177,8 +212,13 @@ class FakeResults:
     def __init__(self):
         self.summary = summary_table()
         generator = torch.Generator().manual_seed(0)
-        self.theta0 = {s: {"fc1.weight": torch.randn(3, 4, generator=generator),
-                           "fc2.weight": torch.randn(2, 3, generator=generator)} for s in (0, 1)}
+        self.theta0 = {
+            s: {
+                "fc1.weight": torch.randn(3, 4, generator=generator),
+                "fc2.weight": torch.randn(2, 3, generator=generator),
+            }
+            for s in (0, 1)
+        }
 
     def mask(self, seed, round_, condition="ticket"):
         fc1 = torch.ones(3, 4)

@@ -23,12 +23,14 @@ def _fake_training_call(calls, fixed_ms=3000.0, step_ms=2.0, val_ms=40.0, test_m
     """A stand-in for ``_ms_per_run_iteration``: a fixed cost per call, ``step_ms`` per
     run-iteration, and every validation / test pass the config asks for (at 0, every period, at
     the end, and the test at the early stop), as ``train_stacked`` does them."""
+
     def fake(runs, config, warm_up=False):
         calls.append((config.iterations, warm_up))
         n, test_every = config.iterations, config.test_every or config.eval_every
         vals = n // config.eval_every + 1
         tests = n // test_every + 1 + 1
         return (fixed_ms / len(runs) + step_ms * n + val_ms * vals + test_ms * tests) / n
+
     return fake
 
 
@@ -54,8 +56,11 @@ def test_main_times_whole_evaluation_periods(monkeypatch, quick):
     lengths = {}
     monkeypatch.setattr(bench, "matmul_peak", lambda: 100.0)
     monkeypatch.setattr(bench, "textbook_loop", lambda iterations: lengths.update(textbook=iterations) or (8.0, 10.0))
-    monkeypatch.setattr(bench, "ticketlab_level", lambda iterations, seeds, test_every:
-                        lengths.update(stacked=iterations, test_every=test_every) or (1.0, 1.25))
+    monkeypatch.setattr(
+        bench,
+        "ticketlab_level",
+        lambda iterations, seeds, test_every: lengths.update(stacked=iterations, test_every=test_every) or (1.0, 1.25),
+    )
     monkeypatch.setattr(bench, "paper_level", lambda iterations, round_=1, seeds=5: 1.5)
     bench.main(argparse.Namespace(quick=quick, seeds=4, repeats=1))
     assert lengths["textbook"] % 100 == 0
@@ -90,7 +95,9 @@ def test_report_gives_each_density_against_its_floor_and_ends_with_the_summary_l
     monkeypatch.setattr(bench, "textbook_loop", lambda iterations: (8.0, 10.0))
     monkeypatch.setattr(bench, "ticketlab_level", lambda iterations, seeds, test_every: (1.0, 1.25))
     level_ms = {0: 2.0, 3: 1.5, 7: 1.0, 12: 0.5, 18: 0.25}
-    monkeypatch.setattr(bench, "paper_level", lambda iterations, round_=1, seeds=5: 3.0 if seeds == 1 else level_ms[round_])
+    monkeypatch.setattr(
+        bench, "paper_level", lambda iterations, round_=1, seeds=5: 3.0 if seeds == 1 else level_ms[round_]
+    )
     assert bench.main(argparse.Namespace(quick=True, seeds=4, repeats=None)) == 0
     out = capsys.readouterr().out
     assert "one run alone: 3.00 ms/iteration" in out
@@ -98,8 +105,9 @@ def test_report_gives_each_density_against_its_floor_and_ends_with_the_summary_l
     assert f"level  0 (100.0%):  2.00  floor {dense_floor:5.2f}" in out
     assert "level  7 ( 21.1%):  1.00" in out and "level 18 (  1.9%):  0.25" in out
     last = out.strip().splitlines()[-1]
-    hours = bench.projected_hours(bench.ExperimentConfig.at_scale("paper", conditions=("ticket", "reinit", "random-prune")),
-                                  level_ms)
+    hours = bench.projected_hours(
+        bench.ExperimentConfig.at_scale("paper", conditions=("ticket", "reinit", "random-prune")), level_ms
+    )
     assert last == f"bench: speedup 8.0x over textbook, 96% of matmul peak, paper protocol {hours:.1f} h"
 
 
@@ -118,7 +126,8 @@ def test_projection_interpolates_between_the_measured_levels():
     expected = sum(len(config.runs_at(r)) * config.iterations * cost[r] for r in range(19)) / 3.6e6
     assert bench.projected_hours(config, measured) == pytest.approx(expected)
     assert bench.projected_hours(config.replace(rounds=20), {0: 1.0, 3: 1.0}) == bench.projected_hours(
-        config.replace(rounds=20), 1.0)
+        config.replace(rounds=20), 1.0
+    )
 
 
 def test_floor_counts_only_what_survives():
@@ -129,7 +138,7 @@ def test_floor_counts_only_what_survives():
 def test_sparse_level_runs_have_the_layer_sizes_of_their_round():
     runs = bench._level_runs(range(2), ("ticket", "random-prune"), round_=11)
     for run in runs:
-        assert run.mask["fc1.weight"].mean().item() == pytest.approx(0.8 ** 11, abs=1e-3)
+        assert run.mask["fc1.weight"].mean().item() == pytest.approx(0.8**11, abs=1e-3)
 
 
 def test_masked_vs_sparse_times_every_density_and_rejects_bad_ones():

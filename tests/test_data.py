@@ -141,9 +141,7 @@ def test_normalised_training_set_has_zero_mean_and_unit_std(mnist):
 
 
 def test_repr_summarises_sizes_instead_of_printing_tensors(mnist):
-    assert repr(mnist) == (
-        "Splits(MNIST: 55,000 train / 5,000 val / 10,000 test, input (1, 28, 28), 10 classes)"
-    )
+    assert repr(mnist) == ("Splits(MNIST: 55,000 train / 5,000 val / 10,000 test, input (1, 28, 28), 10 classes)")
 
 
 def test_unknown_data_set_names_the_choices():
@@ -252,7 +250,8 @@ GZIP_COPIES = {
     "fastest, no name": lambda content: gzipped(content, level=1),
     "best, another name and time": lambda content: gzipped(content, 9, mtime=1_234_567_890, filename="copy.idx"),
     "two members, as parallel compressors write": lambda content: (
-        gzipped(content[:1000], level=6) + gzipped(content[1000:], level=3)),
+        gzipped(content[:1000], level=6) + gzipped(content[1000:], level=3)
+    ),
 }
 
 
@@ -416,14 +415,17 @@ def test_cli_rejects_a_missing_data_root_before_training(tmp_path, capsys):
     assert error.startswith(f"error: data folder {tmp_path / 'typo'} is not a directory") and error.count("\n") == 1
 
 
-@pytest.mark.parametrize("model", ["lenet", "conv2", pytest.param("conv4", marks=pytest.mark.slow),
-                                   pytest.param("conv6", marks=pytest.mark.slow)])
+@pytest.mark.parametrize(
+    "model",
+    ["lenet", "conv2", pytest.param("conv4", marks=pytest.mark.slow), pytest.param("conv6", marks=pytest.mark.slow)],
+)
 def test_models_train_end_to_end_on_a_fashion_mnist_copy(tmp_path, monkeypatch, model):
     monkeypatch.setattr(data, "VALIDATION_SIZE", 20)  # small sets and batches: a second, not minutes, for Conv-2
     write_files(tmp_path / "data" / "fashion-mnist", tiny_fashion_mnist(monkeypatch, 60, 20), ".gz", gzipped)
     monkeypatch.setenv(data.DATA_ENV, str(tmp_path / "data"))
-    config = lottery.ExperimentConfig.at_scale("smoke", model=model, dataset="fashion-mnist", iterations=20,
-                                               eval_every=10, rounds=1, batch_size=10)
+    config = lottery.ExperimentConfig.at_scale(
+        "smoke", model=model, dataset="fashion-mnist", iterations=20, eval_every=10, rounds=1, batch_size=10
+    )
     results = lottery.run_experiment(config, store=Store(tmp_path / "store"), progress=False)
     assert sorted(results.summary["round"]) == [0, 1]
     assert results.summary["test_acc_at_early_stop"].between(0, 1).all()
@@ -453,9 +455,7 @@ def write_tiny_cifar10(root: Path) -> None:
 
 def test_cifar10_loads_from_pickled_batches_without_network(tmp_path, monkeypatch):
     # torchvision checks the MD5s of the real batches; the tiny ones only have to exist.
-    monkeypatch.setattr(
-        torchvision.datasets.cifar, "check_integrity", lambda path, md5=None: Path(path).is_file()
-    )
+    monkeypatch.setattr(torchvision.datasets.cifar, "check_integrity", lambda path, md5=None: Path(path).is_file())
     write_tiny_cifar10(tmp_path)
     splits = data.load("cifar10", root=tmp_path)
     assert (len(splits.y_train), len(splits.y_val), len(splits.y_test)) == (10, 5000, 20)

@@ -15,8 +15,7 @@ from ticketlab.viz import diagrams
 
 FIGURES = [
     (diagrams.network_pruning, "Figure 2. Pruning neural networks"),
-    (diagrams.backprop_flowchart,
-     "Figure 3. Flowchart of neural network training using backpropagation"),
+    (diagrams.backprop_flowchart, "Figure 3. Flowchart of neural network training using backpropagation"),
     (diagrams.sparse_subnetwork, "Figure 4. Sparse network within network"),
     (diagrams.loss_landscape_sketch, "Figure 5. Simplified representation of the loss landscape"),
     (diagrams.ticket_recipe, "Figure 6. Finding a winning lottery ticket in dense networks"),
@@ -43,8 +42,7 @@ def draw():
 
 def _collection(fig: Figure, label: str, kind=LineCollection):
     """The one collection of the given kind and label anywhere in the figure."""
-    found = [c for ax in fig.axes for c in ax.collections
-             if isinstance(c, kind) and c.get_label() == label]
+    found = [c for ax in fig.axes for c in ax.collections if isinstance(c, kind) and c.get_label() == label]
     assert len(found) == 1, f"expected one {kind.__name__} labelled {label!r}, found {len(found)}"
     return found[0]
 
@@ -60,10 +58,8 @@ def _segments(fig: Figure, label: str) -> set[tuple[float, ...]]:
 def _texts(fig: Figure) -> list[Text]:
     """Every drawn, non-empty text artist (titles, labels, box texts, legends); tick labels of
     axes switched off are not drawn, so they are left out."""
-    hidden = {id(t) for ax in fig.axes if not ax.axison
-              for axis in (ax.xaxis, ax.yaxis) for t in axis.findobj(Text)}
-    return [t for t in fig.findobj(Text)
-            if t.get_visible() and t.get_text().strip() and id(t) not in hidden]
+    hidden = {id(t) for ax in fig.axes if not ax.axison for axis in (ax.xaxis, ax.yaxis) for t in axis.findobj(Text)}
+    return [t for t in fig.findobj(Text) if t.get_visible() and t.get_text().strip() and id(t) not in hidden]
 
 
 def _all_text(fig: Figure) -> str:
@@ -97,11 +93,13 @@ def test_text_is_inside_the_figure_and_does_not_overlap(draw, function):
     fig = draw(function)
     fig.draw_without_rendering()  # runs the constrained layout, so extents are final
     boxes = [(t.get_text(), t.get_window_extent()) for t in _texts(fig)]
-    outside = [text for text, box in boxes
-               if box.x0 < -1 or box.y0 < -1 or box.x1 > fig.bbox.x1 + 1 or box.y1 > fig.bbox.y1 + 1]
+    outside = [
+        text
+        for text, box in boxes
+        if box.x0 < -1 or box.y0 < -1 or box.x1 > fig.bbox.x1 + 1 or box.y1 > fig.bbox.y1 + 1
+    ]
     assert outside == []
-    overlapping = [(a, b) for (a, box_a), (b, box_b) in itertools.combinations(boxes, 2)
-                   if box_a.overlaps(box_b)]
+    overlapping = [(a, b) for (a, box_a), (b, box_b) in itertools.combinations(boxes, 2) if box_a.overlaps(box_b)]
     assert overlapping == []
 
 
@@ -117,8 +115,9 @@ def test_figure_saves_to_png_without_warnings(function, tmp_path):
     assert path.stat().st_size > 10_000  # a drawing, not an empty canvas
 
 
-@pytest.mark.parametrize("function", [diagrams.network_pruning, diagrams.sparse_subnetwork],
-                         ids=["network_pruning", "sparse_subnetwork"])
+@pytest.mark.parametrize(
+    "function", [diagrams.network_pruning, diagrams.sparse_subnetwork], ids=["network_pruning", "sparse_subnetwork"]
+)
 def test_same_seed_draws_the_same_figure_and_another_seed_does_not(draw, function):
     label = "kept connections" if function is diagrams.network_pruning else "winning ticket"
     first, again, other = (_segments(draw(function, seed=s), label) for s in (0, 0, 1))
@@ -140,8 +139,10 @@ def test_pruning_figure_removes_connections_and_one_whole_unit(draw, layer_sizes
     assert kept | pruned == before and not kept & pruned
 
     (removed,) = _collection(fig, "removed unit", PathCollection).get_offsets()
+
     def touches(segment):
         return np.allclose(segment[:2], removed) or np.allclose(segment[2:], removed)
+
     assert not any(touches(s) for s in kept)
     assert sum(touches(s) for s in pruned) > 0
 
@@ -152,8 +153,15 @@ def test_pruning_figure_removes_connections_and_one_whole_unit(draw, layer_sizes
 def test_flowchart_names_every_step_and_draws_the_loop(draw):
     fig = draw(diagrams.backprop_flowchart)
     text = _all_text(fig)
-    for step in ("Initialise weights", "Forward pass", "Compute loss", "Backward pass",
-                 "Update weights", "validation loss", "Trained network"):
+    for step in (
+        "Initialise weights",
+        "Forward pass",
+        "Compute loss",
+        "Backward pass",
+        "Update weights",
+        "validation loss",
+        "Trained network",
+    ):
         assert step in text
     arrows = [t for t in fig.axes[0].texts if getattr(t, "arrow_patch", None) is not None]
     assert len(arrows) == 8  # six steps in a row, the loop back, and the exit
@@ -234,20 +242,23 @@ def test_rounds_show_the_output_layer_rate_when_it_differs(draw):
 # ----------------------------------------------------------------------------- bad input
 
 
-@pytest.mark.parametrize(("function", "kwargs", "named"), [
-    (diagrams.network_pruning, {"layer_sizes": (4, 3)}, "layer_sizes"),
-    (diagrams.network_pruning, {"layer_sizes": (4, 0, 3)}, "layer_sizes"),
-    (diagrams.network_pruning, {"layer_sizes": (4, 13, 3)}, "layer_sizes"),
-    (diagrams.network_pruning, {"seed": -1}, "seed"),
-    (diagrams.sparse_subnetwork, {"density": 0}, "density"),
-    (diagrams.sparse_subnetwork, {"density": 1.5}, "density"),
-    (diagrams.sparse_subnetwork, {"layer_sizes": (5,)}, "layer_sizes"),
-    (diagrams.iterative_pruning_rounds, {"rounds": 0}, "rounds"),
-    (diagrams.iterative_pruning_rounds, {"rounds": 9}, "rounds"),
-    (diagrams.iterative_pruning_rounds, {"rounds": 2.5}, "rounds"),
-    (diagrams.iterative_pruning_rounds, {"rate": 1.0}, "rate"),
-    (diagrams.iterative_pruning_rounds, {"output_rate": 0}, "output_rate"),
-])
+@pytest.mark.parametrize(
+    ("function", "kwargs", "named"),
+    [
+        (diagrams.network_pruning, {"layer_sizes": (4, 3)}, "layer_sizes"),
+        (diagrams.network_pruning, {"layer_sizes": (4, 0, 3)}, "layer_sizes"),
+        (diagrams.network_pruning, {"layer_sizes": (4, 13, 3)}, "layer_sizes"),
+        (diagrams.network_pruning, {"seed": -1}, "seed"),
+        (diagrams.sparse_subnetwork, {"density": 0}, "density"),
+        (diagrams.sparse_subnetwork, {"density": 1.5}, "density"),
+        (diagrams.sparse_subnetwork, {"layer_sizes": (5,)}, "layer_sizes"),
+        (diagrams.iterative_pruning_rounds, {"rounds": 0}, "rounds"),
+        (diagrams.iterative_pruning_rounds, {"rounds": 9}, "rounds"),
+        (diagrams.iterative_pruning_rounds, {"rounds": 2.5}, "rounds"),
+        (diagrams.iterative_pruning_rounds, {"rate": 1.0}, "rate"),
+        (diagrams.iterative_pruning_rounds, {"output_rate": 0}, "output_rate"),
+    ],
+)
 def test_bad_arguments_raise_a_one_line_config_error(function, kwargs, named):
     with pytest.raises(ConfigError, match=named) as error:
         function(**kwargs)

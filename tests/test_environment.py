@@ -76,7 +76,6 @@ def test_pins_satisfy_pyproject_minimums(conda_pins, pyproject_minimums):
     too_old = {
         name: pin
         for name, pin in conda_pins.items()
-        if pyproject_minimums.get(name)
-        and version_tuple(pin) < version_tuple(pyproject_minimums[name])[:2]
+        if pyproject_minimums.get(name) and version_tuple(pin) < version_tuple(pyproject_minimums[name])[:2]
     }
     assert not too_old

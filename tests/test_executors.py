@@ -23,9 +23,15 @@ from ticketlab.executors import DaskExecutor
 from ticketlab.plan import plan
 from ticketlab.store import Store, run_key
 
-TOY = lottery.ExperimentConfig.at_scale("smoke", model="toy-mlp", seeds=(0, 1), iterations=200, eval_every=50,
-                                        conditions=("ticket", "reinit", "random-prune", "one-shot"),
-                                        control_rounds=(2, 3))
+TOY = lottery.ExperimentConfig.at_scale(
+    "smoke",
+    model="toy-mlp",
+    seeds=(0, 1),
+    iterations=200,
+    eval_every=50,
+    conditions=("ticket", "reinit", "random-prune", "one-shot"),
+    control_rounds=(2, 3),
+)
 LENET = lottery.ExperimentConfig.at_scale("paper", conditions=lottery.CONDITIONS)
 
 
@@ -144,10 +150,37 @@ def test_dask_executor_needs_workers_or_a_scheduler():
 
 def test_the_command_line_on_two_dask_workers_stores_what_the_local_executor_stores(local_summary, tmp_path):
     out = tmp_path / "out"
-    argv = ["run", "--model", "toy-mlp", "--scale", "smoke", "--seeds", "0", "1", "--iterations", "200",
-            "--eval-every", "50", "--conditions", "ticket", "reinit", "random-prune", "one-shot",
-            "--control-rounds", "2", "3", "--executor", "dask", "--workers", "2", "--no-progress",
-            "--store", str(tmp_path / "store"), "--out", str(out)]
+    argv = [
+        "run",
+        "--model",
+        "toy-mlp",
+        "--scale",
+        "smoke",
+        "--seeds",
+        "0",
+        "1",
+        "--iterations",
+        "200",
+        "--eval-every",
+        "50",
+        "--conditions",
+        "ticket",
+        "reinit",
+        "random-prune",
+        "one-shot",
+        "--control-rounds",
+        "2",
+        "3",
+        "--executor",
+        "dask",
+        "--workers",
+        "2",
+        "--no-progress",
+        "--store",
+        str(tmp_path / "store"),
+        "--out",
+        str(out),
+    ]
     assert cli.main(argv) == 0
     expected = pd.read_csv(io.StringIO(local_summary.to_csv(index=False)))
     pd.testing.assert_frame_equal(pd.read_csv(out / "summary.csv"), expected)
@@ -157,8 +190,10 @@ def test_a_worker_killed_mid_run_loses_only_that_run(local_summary, tmp_path):
     from distributed import Client, LocalCluster
 
     store = Store(tmp_path)
-    with LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster, \
-            Client(cluster) as client:
+    with (
+        LocalCluster(n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None) as cluster,
+        Client(cluster) as client,
+    ):
         pids = client.run(os.getpid)
         failure = []
 

@@ -21,6 +21,7 @@ from ticketlab.masks import Mask
 
 # --- student answers: magnitude pruning --------------------------------------------------------------
 
+
 def _keep_largest(scores, mask, remove):
     """A student's own ranking: among survivors, drop the ``remove`` lowest scores."""
     survivors = mask.flatten().nonzero().flatten()
@@ -68,17 +69,20 @@ def test_magnitude_prune_accepts_a_correct_answer_and_a_bool_mask():
     assert check_magnitude_prune(lambda w, m, r: prune_right(w, m, r).bool()).passed
 
 
-@pytest.mark.parametrize("answer, says", [
-    (prune_signed, "signed value"),
-    (prune_rate_of_all, "instead of rate × the 33 survivors"),
-    (prune_reviving, "revived"),
-    (prune_floor, "you kept 27 weights, expected 26"),
-    (prune_ceil, "you removed 9"),
-    (prune_largest, "kept the smallest |w|"),
-    (prune_weights_not_mask, "values other than 0 and 1"),
-    (lambda w, m, r: m.clone(), "you kept 20 weights, expected 16: you removed none"),
-    (lambda w, m, r: m[0], "has shape 5, expected 4x5"),
-])
+@pytest.mark.parametrize(
+    "answer, says",
+    [
+        (prune_signed, "signed value"),
+        (prune_rate_of_all, "instead of rate × the 33 survivors"),
+        (prune_reviving, "revived"),
+        (prune_floor, "you kept 27 weights, expected 26"),
+        (prune_ceil, "you removed 9"),
+        (prune_largest, "kept the smallest |w|"),
+        (prune_weights_not_mask, "values other than 0 and 1"),
+        (lambda w, m, r: m.clone(), "you kept 20 weights, expected 16: you removed none"),
+        (lambda w, m, r: m[0], "has shape 5, expected 4x5"),
+    ],
+)
 def test_magnitude_prune_names_the_mistake(answer, says):
     result = check_magnitude_prune(answer)
     assert not result.passed
@@ -91,6 +95,7 @@ def test_magnitude_prune_message_names_the_case():
 
 
 # --- student answers: reset to θ0 -------------------------------------------------------------------
+
 
 def reset_right(trained, init, mask):
     return {name: init[name] * mask[name] if name in mask else init[name].clone() for name in init}
@@ -126,15 +131,18 @@ def test_reset_accepts_a_correct_answer():
     assert check_reset(reset_right).passed
 
 
-@pytest.mark.parametrize("answer, says", [
-    (reset_keeps_trained, "kept their trained values θj"),
-    (reset_forgets_to_zero, "pruned weights of fc1.weight have their θ0 values"),
-    (reset_skips_biases, "bias fc1.bias kept its trained value"),
-    (reset_zeroes_biases, "you set bias fc1.bias to 0"),
-    (reset_drops_biases, "no 'fc1.bias'"),
-    (reset_in_place, "changed `init` in place"),
-    (lambda trained, init, mask: list(init.values()), "return a dict"),
-])
+@pytest.mark.parametrize(
+    "answer, says",
+    [
+        (reset_keeps_trained, "kept their trained values θj"),
+        (reset_forgets_to_zero, "pruned weights of fc1.weight have their θ0 values"),
+        (reset_skips_biases, "bias fc1.bias kept its trained value"),
+        (reset_zeroes_biases, "you set bias fc1.bias to 0"),
+        (reset_drops_biases, "no 'fc1.bias'"),
+        (reset_in_place, "changed `init` in place"),
+        (lambda trained, init, mask: list(init.values()), "return a dict"),
+    ],
+)
 def test_reset_names_the_mistake(answer, says):
     result = check_reset(answer)
     assert not result.passed
@@ -143,27 +151,36 @@ def test_reset_names_the_mistake(answer, says):
 
 # --- student answers: early stop ------------------------------------------------------------------
 
+
 def early_stop_right(curve):
     best = curve["val_loss"].min()
     return int(curve.loc[curve["val_loss"] == best, "iteration"].iloc[0])
 
 
-@pytest.mark.parametrize("answer", [early_stop_right,
-                                    lambda c: c["iteration"].to_numpy()[c["val_loss"].to_numpy().argmin()],
-                                    lambda c: float(c.iloc[int(c["val_loss"].argmin())]["iteration"])])
+@pytest.mark.parametrize(
+    "answer",
+    [
+        early_stop_right,
+        lambda c: c["iteration"].to_numpy()[c["val_loss"].to_numpy().argmin()],
+        lambda c: float(c.iloc[int(c["val_loss"].argmin())]["iteration"]),
+    ],
+)
 def test_early_stop_accepts_correct_answers_of_any_number_type(answer):
     assert check_early_stop(answer).passed
 
 
-@pytest.mark.parametrize("answer, says", [
-    (lambda c: int(c["iteration"][c["test_loss"].idxmin()]), "*test* loss is lowest"),
-    (lambda c: int(c["iteration"][c["test_acc"].idxmax()]), "*test* accuracy is highest"),
-    (lambda c: int(c["val_loss"].idxmin()), "row number"),
-    (lambda c: int(c["iteration"][c["val_loss"][::-1].idxmin()]), "take the first"),
-    (lambda c: c["val_loss"].min(), "lowest validation loss itself"),
-    (lambda c: int(c["iteration"][c["val_loss"].idxmax()]), "validation loss is highest"),
-    (lambda c: c.loc[c["val_loss"] == c["val_loss"].min(), "iteration"], "you returned a Series"),
-])
+@pytest.mark.parametrize(
+    "answer, says",
+    [
+        (lambda c: int(c["iteration"][c["test_loss"].idxmin()]), "*test* loss is lowest"),
+        (lambda c: int(c["iteration"][c["test_acc"].idxmax()]), "*test* accuracy is highest"),
+        (lambda c: int(c["val_loss"].idxmin()), "row number"),
+        (lambda c: int(c["iteration"][c["val_loss"][::-1].idxmin()]), "take the first"),
+        (lambda c: c["val_loss"].min(), "lowest validation loss itself"),
+        (lambda c: int(c["iteration"][c["val_loss"].idxmax()]), "validation loss is highest"),
+        (lambda c: c.loc[c["val_loss"] == c["val_loss"].min(), "iteration"], "you returned a Series"),
+    ],
+)
 def test_early_stop_names_the_mistake(answer, says):
     result = check_early_stop(answer)
     assert not result.passed
@@ -176,6 +193,7 @@ def test_early_stop_message_gives_both_iterations():
 
 
 # --- student answers: random pruning ------------------------------------------------------------
+
 
 def random_right(mask, generator):
     keep = int(mask.sum())
@@ -206,18 +224,23 @@ def random_shuffle_rows(mask, generator):
     return flat[torch.randperm(flat.shape[0], generator=generator)].view_as(mask)
 
 
-@pytest.mark.parametrize("answer", [random_right, lambda m, g: pruning.prune_random(Mask({"a.weight": m}), g)["a.weight"]])
+@pytest.mark.parametrize(
+    "answer", [random_right, lambda m, g: pruning.prune_random(Mask({"a.weight": m}), g)["a.weight"]]
+)
 def test_random_prune_accepts_correct_answers(answer):
     assert check_random_prune(answer).passed
 
 
-@pytest.mark.parametrize("answer, says", [
-    (random_bernoulli, "expected exactly 8: a coin flip per weight (Bernoulli)"),
-    (lambda mask, generator: mask.clone(), "the same mask"),
-    (random_global_rng, "draw your random numbers from `generator`"),
-    (random_first_positions, "never survived in 50 draws"),
-    (random_shuffle_rows, "only 12 different masks"),
-])
+@pytest.mark.parametrize(
+    "answer, says",
+    [
+        (random_bernoulli, "expected exactly 8: a coin flip per weight (Bernoulli)"),
+        (lambda mask, generator: mask.clone(), "the same mask"),
+        (random_global_rng, "draw your random numbers from `generator`"),
+        (random_first_positions, "never survived in 50 draws"),
+        (random_shuffle_rows, "only 12 different masks"),
+    ],
+)
 def test_random_prune_names_the_mistake(answer, says):
     result = check_random_prune(answer)
     assert not result.passed
@@ -230,22 +253,36 @@ LENET = {"fc1": 784 * 300, "fc2": 300 * 100, "fc3": 100 * 10}
 
 
 def percent_right(rounds, rate, output_rate):
-    left = LENET["fc1"] * (1 - rate) ** rounds + LENET["fc2"] * (1 - rate) ** rounds + LENET["fc3"] * (1 - output_rate) ** rounds
+    left = (
+        LENET["fc1"] * (1 - rate) ** rounds
+        + LENET["fc2"] * (1 - rate) ** rounds
+        + LENET["fc3"] * (1 - output_rate) ** rounds
+    )
     return 100 * left / sum(LENET.values())
 
 
 def test_percent_remaining_accepts_the_closed_form_and_matches_the_paper_ladder():
     assert check_percent_remaining(percent_right).passed
-    assert [round(lenet_percent_remaining(r, 0.2, 0.1), 1) for r in (1, 2, 3, 6, 15, 20)] == [80.0, 64.1, 51.3, 26.3, 3.6, 1.2]
+    assert [round(lenet_percent_remaining(r, 0.2, 0.1), 1) for r in (1, 2, 3, 6, 15, 20)] == [
+        80.0,
+        64.1,
+        51.3,
+        26.3,
+        3.6,
+        1.2,
+    ]
 
 
-@pytest.mark.parametrize("answer, says", [
-    (lambda rounds, rate, out: 100 * (1 - rate) ** rounds, "you pruned the output layer at 0.2 too"),
-    (lambda rounds, rate, out: 100 * (1 - rate * rounds), "subtracted rate × rounds"),
-    (lambda rounds, rate, out: percent_right(rounds, rate, out) / 100, "looks like a fraction"),
-    (lambda rounds, rate, out: 100 - percent_right(rounds, rate, out), "percent pruned"),
-    (lambda rounds, rate, out: percent_right(max(rounds - 1, 0), rate, out), "the value after 0 rounds"),
-])
+@pytest.mark.parametrize(
+    "answer, says",
+    [
+        (lambda rounds, rate, out: 100 * (1 - rate) ** rounds, "you pruned the output layer at 0.2 too"),
+        (lambda rounds, rate, out: 100 * (1 - rate * rounds), "subtracted rate × rounds"),
+        (lambda rounds, rate, out: percent_right(rounds, rate, out) / 100, "looks like a fraction"),
+        (lambda rounds, rate, out: 100 - percent_right(rounds, rate, out), "percent pruned"),
+        (lambda rounds, rate, out: percent_right(max(rounds - 1, 0), rate, out), "the value after 0 rounds"),
+    ],
+)
 def test_percent_remaining_names_the_mistake(answer, says):
     result = check_percent_remaining(answer)
     assert not result.passed
@@ -262,8 +299,7 @@ def test_percent_remaining_message_gives_both_values():
 CHECKERS = [check_magnitude_prune, check_reset, check_early_stop, check_random_prune, check_percent_remaining]
 
 
-def _template(*args):
-    ...
+def _template(*args): ...
 
 
 def _raises_not_implemented(*args):
@@ -288,8 +324,10 @@ def test_a_crash_is_reported_not_raised(check):
     assert "your function raised KeyError: 'missing'" in result.message
 
 
-@pytest.mark.parametrize("check, wrong", [(check_magnitude_prune, prune_signed), (check_reset, reset_keeps_trained),
-                                          (check_random_prune, random_bernoulli)])
+@pytest.mark.parametrize(
+    "check, wrong",
+    [(check_magnitude_prune, prune_signed), (check_reset, reset_keeps_trained), (check_random_prune, random_bernoulli)],
+)
 def test_verdicts_are_deterministic(check, wrong):
     assert check(wrong) == check(wrong)
 

@@ -31,8 +31,16 @@ def dense_run(moons, tmp_path_factory):
     """A trained toy MLP with Karnin's updates, and its θ0."""
     theta0 = lottery.initial_weights("toy-mlp", 0)
     store = Store(tmp_path_factory.mktemp("dense"))
-    dense, = experiments.train_or_load([RunSpec(theta0, Mask.ones_like(theta0), 0)], moons, SHORT, model="toy-mlp",
-                                   purpose="test", store=store, track_updates=True, progress=False)
+    (dense,) = experiments.train_or_load(
+        [RunSpec(theta0, Mask.ones_like(theta0), 0)],
+        moons,
+        SHORT,
+        model="toy-mlp",
+        purpose="test",
+        store=store,
+        track_updates=True,
+        progress=False,
+    )
     return dense, theta0
 
 
@@ -68,15 +76,17 @@ def test_train_or_load_trains_once_then_loads_the_same_results(moons, tmp_path, 
     theta0 = lottery.initial_weights("toy-mlp", 3)
     runs = [RunSpec(theta0, Mask.ones_like(theta0), 3)]
     store = Store(tmp_path)
-    first, = experiments.train_or_load(runs, moons, SHORT, model="toy-mlp", purpose="t", store=store,
-                                   track_updates=True, progress=False)
+    (first,) = experiments.train_or_load(
+        runs, moons, SHORT, model="toy-mlp", purpose="t", store=store, track_updates=True, progress=False
+    )
 
     def no_training(*args, **kwargs):
         raise AssertionError("a stored run was trained again")
 
     monkeypatch.setattr(experiments, "train_stacked", no_training)
-    again, = experiments.train_or_load(runs, moons, SHORT, model="toy-mlp", purpose="t", store=store,
-                                   track_updates=True, progress=False)
+    (again,) = experiments.train_or_load(
+        runs, moons, SHORT, model="toy-mlp", purpose="t", store=store, track_updates=True, progress=False
+    )
     assert again.early_stop_iteration == first.early_stop_iteration
     assert again.final_test_acc == first.final_test_acc
     assert list(again.curve["iteration"]) == [0, 10, 20, 30]
@@ -93,10 +103,12 @@ def test_train_or_load_retrains_when_a_mask_changes(moons, tmp_path):
     sparse = dense.clone()
     sparse["fc2.weight"][:, :16] = 0.0
     store = Store(tmp_path)
-    a, = experiments.train_or_load([RunSpec(theta0, dense, 0)], moons, SHORT, model="toy-mlp", purpose="t", store=store,
-                               progress=False)
-    b, = experiments.train_or_load([RunSpec(theta0, sparse, 0)], moons, SHORT, model="toy-mlp", purpose="t", store=store,
-                               progress=False)
+    (a,) = experiments.train_or_load(
+        [RunSpec(theta0, dense, 0)], moons, SHORT, model="toy-mlp", purpose="t", store=store, progress=False
+    )
+    (b,) = experiments.train_or_load(
+        [RunSpec(theta0, sparse, 0)], moons, SHORT, model="toy-mlp", purpose="t", store=store, progress=False
+    )
     assert len(list((tmp_path / "runs").iterdir())) == 2
     assert int((a.final["fc2.weight"] != 0).sum()) == 32 * 32
     assert int((b.final["fc2.weight"] != 0).sum()) == 32 * 16
@@ -246,7 +258,9 @@ def test_one_shot_and_fine_tune_figures_draw_one_line_per_series(pruner, dense_r
     assert len(ax.lines) == 3 + 2 and ax.get_xscale() == "log" and ax.get_xlim()[0] > ax.get_xlim()[1]
     assert titled(fig) and ax.get_xlabel() and ax.get_ylabel()
     dense, _ = dense_run
-    fig = lesson_figures.fine_tune_figure([("magnitude", 10.8, dense), ("random", 10.8, dense), ("random", 3.6, dense)], 0.9)
+    fig = lesson_figures.fine_tune_figure(
+        [("magnitude", 10.8, dense), ("random", 10.8, dense), ("random", 3.6, dense)], 0.9
+    )
     close(fig)
     lines = fig.axes[0].lines
     assert len(lines) == 4 and titled(fig)
@@ -308,8 +322,10 @@ def test_condition_table_averages_seeds_per_level(toy):
     rows = summary[(summary["condition"] == "reinit") & (summary["round"] == 2)]
     assert table.loc[2, "reinit"] == pytest.approx(100 * rows["test_acc_at_early_stop"].mean())
     iterations = experiments.condition_table(summary, "early_stop_iteration")
-    assert iterations.loc[1, "ticket"] == summary[(summary["condition"] == "ticket") & (summary["round"] == 1)][
-        "early_stop_iteration"].mean()
+    assert (
+        iterations.loc[1, "ticket"]
+        == summary[(summary["condition"] == "ticket") & (summary["round"] == 1)]["early_stop_iteration"].mean()
+    )
 
 
 def test_training_figure_marks_the_early_stop_iteration(dense_run, close):

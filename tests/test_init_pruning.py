@@ -36,6 +36,7 @@ def squared_error(out, y):
 
 # --- SNIP ---------------------------------------------------------------------------------------
 
+
 def test_snip_is_the_magnitude_of_gradient_times_weight():
     # logits W x = (3, 3) for x = (1, 1): softmax (½, ½), so for label 0 ∂L/∂W = (p − e0) xᵀ = [[-½, -½], [½, ½]]
     model, w = linear([[1.0, 2.0], [2.0, 1.0]])
@@ -54,6 +55,7 @@ def test_snip_under_a_mask_uses_the_masked_network_and_scores_pruned_weights_zer
 
 
 # --- GraSP --------------------------------------------------------------------------------------
+
 
 def test_grasp_on_a_quadratic_loss_by_hand():
     # L = (w·x − y)², x = (1, 2), y = 0, w = (1, 1): g = 2(w·x)x = (6, 12), H = 2xxᵀ, Hg = (60, 120)
@@ -91,6 +93,7 @@ def test_grasp_matches_an_explicit_hessian_of_the_weights():
 
 
 # --- SynFlow ------------------------------------------------------------------------------------
+
 
 def path_norm(weights: dict, names: list[str]) -> torch.Tensor:
     """R = 1ᵀ W_L ··· W_1 1 for non-negative weights (every ReLU is then the identity)."""
@@ -148,8 +151,12 @@ def test_iterative_synflow_hits_the_target_exactly():
         mask = init_pruning.synflow_mask(model, w, (8,), density)
         assert mask.num_remaining == round(density * total)
         assert all(m.sum() > 0 for m in mask.values())  # iterating avoids layer collapse
-    reference = Mask({n: (torch.rand(w[n].shape, generator=torch.Generator().manual_seed(4)) < 0.2).float()
-                      for n in models.prunable_names(w)})
+    reference = Mask(
+        {
+            n: (torch.rand(w[n].shape, generator=torch.Generator().manual_seed(4)) < 0.2).float()
+            for n in models.prunable_names(w)
+        }
+    )
     matched = init_pruning.synflow_mask(model, w, (8,), reference, rounds=20)
     assert {n: int(m.sum()) for n, m in matched.items()} == {n: int(m.sum()) for n, m in reference.items()}
 
@@ -174,6 +181,7 @@ def test_synflow_refuses_batchnorm_and_bad_rounds():
 
 # --- masks --------------------------------------------------------------------------------------
 
+
 def scores_of(seed: int, shapes=None) -> dict[str, torch.Tensor]:
     g = torch.Generator().manual_seed(seed)
     shapes = shapes or {"fc1.weight": (6, 5), "fc2.weight": (4, 6), "fc3.weight": (2, 4)}
@@ -182,13 +190,16 @@ def scores_of(seed: int, shapes=None) -> dict[str, torch.Tensor]:
 
 def test_mask_like_keeps_each_layers_count_and_its_highest_scores():
     scores = scores_of(0)
-    reference = Mask({n: (torch.rand(s.shape, generator=torch.Generator().manual_seed(1)) < 0.3).float()
-                      for n, s in scores.items()})
+    reference = Mask(
+        {n: (torch.rand(s.shape, generator=torch.Generator().manual_seed(1)) < 0.3).float() for n, s in scores.items()}
+    )
     mask = init_pruning.mask_like(scores, reference)
     for n, m in mask.items():
         keep = int(reference[n].sum())
         assert int(m.sum()) == keep
-        assert set(torch.topk(scores[n].flatten(), keep).indices.tolist()) == set(m.flatten().nonzero().flatten().tolist())
+        assert set(torch.topk(scores[n].flatten(), keep).indices.tolist()) == set(
+            m.flatten().nonzero().flatten().tolist()
+        )
     with pytest.raises(ConfigError, match="do not match"):
         init_pruning.mask_like({"fc1.weight": scores["fc1.weight"]}, reference)
 
@@ -217,6 +228,7 @@ def test_shuffle_keeps_each_layers_count_and_moves_the_survivors():
 
 
 # --- all methods --------------------------------------------------------------------------------
+
 
 def test_methods_score_weights_only_and_are_deterministic():
     moons = data.load("moons")

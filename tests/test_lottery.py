@@ -19,8 +19,9 @@ from ticketlab.store import Store, run_key
 
 CPU = "cpu"  # exact-equality checks need one deterministic device, whatever the machine has
 SEEDS = (0, 1)
-CONFIG = ExperimentConfig.at_scale("smoke", iterations=40, eval_every=20, rounds=2, seeds=SEEDS,
-                                   conditions=CONDITIONS, control_rounds=(2,))
+CONFIG = ExperimentConfig.at_scale(
+    "smoke", iterations=40, eval_every=20, rounds=2, seeds=SEEDS, conditions=CONDITIONS, control_rounds=(2,)
+)
 TICKET_ONLY = CONFIG.replace(conditions=("ticket",), control_rounds=None)
 LENET_SIZES = {"fc1.weight": 784 * 300, "fc2.weight": 300 * 100, "fc3.weight": 100 * 10}
 
@@ -59,8 +60,15 @@ def monkeymodule():
 def small_evaluation_sets(monkeymodule):
     """Every experiment in this module loads MNIST with smaller validation and test sets."""
     full = data.load("mnist")
-    small = Splits("mnist", full.x_train, full.y_train, full.x_val[:1000], full.y_val[:1000],
-                   full.x_test[:2000], full.y_test[:2000])
+    small = Splits(
+        "mnist",
+        full.x_train,
+        full.y_train,
+        full.x_val[:1000],
+        full.y_val[:1000],
+        full.x_test[:2000],
+        full.y_test[:2000],
+    )
     real_load = data.load
 
     def load(name="mnist", root=None):
@@ -171,8 +179,9 @@ def test_reinit_keeps_the_mask_and_draws_new_values(straight):
         for name in ticket.mask:
             assert abs(correlation(reinit.init[name], dense_init[name])) < 0.1, f"{name}: values not redrawn"
             assert reinit.init[name].std().item() == pytest.approx(dense_init[name].std().item(), rel=0.1), name
-    assert not torch.equal(spec_of(straight, "reinit", 0, 2).init["fc1.weight"],
-                           spec_of(straight, "reinit", 1, 2).init["fc1.weight"])
+    assert not torch.equal(
+        spec_of(straight, "reinit", 0, 2).init["fc1.weight"], spec_of(straight, "reinit", 1, 2).init["fc1.weight"]
+    )
 
 
 def test_random_prune_keeps_per_layer_counts_and_moves_the_mask(straight):
@@ -219,7 +228,13 @@ def test_tables_are_tidy(straight):
     assert list(results.curves.columns[:6]) == ["model", "dataset", "condition", "seed", "round", "percent_remaining"]
     assert {"iteration", "val_loss", "val_acc", "test_loss", "test_acc"} <= set(results.curves.columns)
     assert len(results.curves) == len(results.summary) * len(CONFIG.train_config().eval_points())
-    reported = {"early_stop_iteration", "test_acc_at_early_stop", "final_test_acc", "final_train_acc", "final_train_loss"}
+    reported = {
+        "early_stop_iteration",
+        "test_acc_at_early_stop",
+        "final_test_acc",
+        "final_train_acc",
+        "final_train_loss",
+    }
     assert reported <= set(results.summary.columns)
 
 
@@ -266,8 +281,16 @@ def test_a_finished_experiment_loads_without_training(straight, monkeypatch):
 
 def test_rewinding_starts_later_rounds_from_theta_k(tmp_path, monkeypatch):
     """Late resetting: round 1 starts from the dense run's weights at iteration k, not from θ0."""
-    config = ExperimentConfig.at_scale("smoke", model="toy-mlp", iterations=40, eval_every=20, rounds=1,
-                                       control_rounds=(1,), conditions=("ticket", "random-prune"), rewind_iteration=10)
+    config = ExperimentConfig.at_scale(
+        "smoke",
+        model="toy-mlp",
+        iterations=40,
+        eval_every=20,
+        rounds=1,
+        control_rounds=(1,),
+        conditions=("ticket", "random-prune"),
+        rewind_iteration=10,
+    )
     recorder = Recorder(monkeypatch)
     store = Store(tmp_path)
     run_experiment(config, store, device=CPU, progress=False)
@@ -281,8 +304,17 @@ def test_rewinding_reuses_the_stored_dense_run_bit_for_bit(tmp_path, monkeypatch
     """With the resetting experiment's round 0 stored, a rewinding experiment trains only the k
     iterations that give θk, and every stored number and tensor, in round 0 and after, equals the
     rewinding experiment trained from scratch."""
-    config = ExperimentConfig.at_scale("smoke", model="toy-mlp", iterations=40, eval_every=20, rounds=1, seeds=SEEDS,
-                                       control_rounds=(1,), conditions=("ticket", "reinit"), rewind_iteration=10)
+    config = ExperimentConfig.at_scale(
+        "smoke",
+        model="toy-mlp",
+        iterations=40,
+        eval_every=20,
+        rounds=1,
+        seeds=SEEDS,
+        control_rounds=(1,),
+        conditions=("ticket", "reinit"),
+        rewind_iteration=10,
+    )
     scratch = Store(tmp_path / "scratch")
     run_experiment(config, scratch, device=CPU, progress=False)
     shared = Store(tmp_path / "shared")
@@ -290,7 +322,9 @@ def test_rewinding_reuses_the_stored_dense_run_bit_for_bit(tmp_path, monkeypatch
     recorder = Recorder(monkeypatch)
     run_experiment(config, shared, device=CPU, progress=False)
     assert recorder.iterations == [10, 40] and recorder.stacks == [2, 4]  # θk of both seeds, then round 1
-    for condition, seed, round_ in [("ticket", s, 0) for s in SEEDS] + [(c, s, 1) for c in ("ticket", "reinit") for s in SEEDS]:
+    for condition, seed, round_ in [("ticket", s, 0) for s in SEEDS] + [
+        (c, s, 1) for c in ("ticket", "reinit") for s in SEEDS
+    ]:
         key = run_key(config.run_spec(condition, seed, round_))
         assert shared.summary(key) == scratch.summary(key)
         assert shared.curve(key).equals(scratch.curve(key))
@@ -329,25 +363,37 @@ def test_ticket_is_always_a_condition():
 
 def test_derived_seeds_are_deterministic_and_distinct():
     assert lottery.derived_seed(0, "reinit", 2) == lottery.derived_seed(0, "reinit", 2)
-    assert len({lottery.derived_seed(0, "reinit", 2), lottery.derived_seed(1, "reinit", 2),
-                lottery.derived_seed(0, "reinit", 3), lottery.derived_seed(0, "random-prune", 2)}) == 4
+    assert (
+        len(
+            {
+                lottery.derived_seed(0, "reinit", 2),
+                lottery.derived_seed(1, "reinit", 2),
+                lottery.derived_seed(0, "reinit", 3),
+                lottery.derived_seed(0, "random-prune", 2),
+            }
+        )
+        == 4
+    )
 
 
-@pytest.mark.parametrize("overrides, message", [
-    (dict(model="resnet"), "unknown model"),
-    (dict(dataset="imagenet"), "unknown dataset"),
-    (dict(dataset="cifar10"), "cannot train"),
-    (dict(conditions=("ticket", "shuffle")), "unknown condition"),
-    (dict(seeds=()), "seed list is empty"),
-    (dict(rewind_iteration=5000), "rewind iteration"),
-    (dict(control_rounds=(0,)), "control round 0"),
-    (dict(control_rounds=(3, 17)), "control round 17"),
-    (dict(rounds=-1), "rounds"),
-    (dict(rounds=100), "100 rounds"),
-    (dict(prune_rate=1.0), "outside"),
-    (dict(iterations=0), "iterations"),
-    (dict(lr=-1.0), "learning rate"),
-])
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        (dict(model="resnet"), "unknown model"),
+        (dict(dataset="imagenet"), "unknown dataset"),
+        (dict(dataset="cifar10"), "cannot train"),
+        (dict(conditions=("ticket", "shuffle")), "unknown condition"),
+        (dict(seeds=()), "seed list is empty"),
+        (dict(rewind_iteration=5000), "rewind iteration"),
+        (dict(control_rounds=(0,)), "control round 0"),
+        (dict(control_rounds=(3, 17)), "control round 17"),
+        (dict(rounds=-1), "rounds"),
+        (dict(rounds=100), "100 rounds"),
+        (dict(prune_rate=1.0), "outside"),
+        (dict(iterations=0), "iterations"),
+        (dict(lr=-1.0), "learning rate"),
+    ],
+)
 def test_bad_configurations_are_config_errors(overrides, message):
     with pytest.raises(ConfigError, match=message):
         ExperimentConfig(**(dict(iterations=3000, rounds=16) | overrides))
@@ -376,12 +422,31 @@ def test_a_conv_net_trains_end_to_end_on_mnist(tmp_path, monkeypatch):
     """Conv-2 on MNIST's one-channel images through every path: θ0, reinit, training, evaluation.
     A slice of MNIST keeps it to seconds (every evaluation of all 70,000 images took minutes)."""
     mnist = data.load("mnist")
-    small = Splits("mnist", mnist.x_train[:1200], mnist.y_train[:1200], mnist.x_val[:500], mnist.y_val[:500],
-                   mnist.x_test[:500], mnist.y_test[:500])
+    small = Splits(
+        "mnist",
+        mnist.x_train[:1200],
+        mnist.y_train[:1200],
+        mnist.x_val[:500],
+        mnist.y_val[:500],
+        mnist.x_test[:500],
+        mnist.y_test[:500],
+    )
     monkeypatch.setattr(lottery.datasets, "load", lambda name, root=None: small)
-    config = ExperimentConfig.at_scale("smoke", model="conv2", dataset="mnist", iterations=20, eval_every=20, rounds=1,
-                                       conditions=("ticket", "reinit"), control_rounds=(1,))
+    config = ExperimentConfig.at_scale(
+        "smoke",
+        model="conv2",
+        dataset="mnist",
+        iterations=20,
+        eval_every=20,
+        rounds=1,
+        conditions=("ticket", "reinit"),
+        control_rounds=(1,),
+    )
     results = run_experiment(config, Store(tmp_path), progress=False)
-    assert sorted(zip(results.summary["condition"], results.summary["round"])) == [("reinit", 1), ("ticket", 0), ("ticket", 1)]
+    assert sorted(zip(results.summary["condition"], results.summary["round"])) == [
+        ("reinit", 1),
+        ("ticket", 0),
+        ("ticket", 1),
+    ]
     assert results.initial_weights(0)["conv1.weight"].shape[1] == 1
     assert (results.summary["test_acc_at_early_stop"] > 0.2).all()  # 20 steps of Adam beat chance (10%)

@@ -14,10 +14,12 @@ from ticketlab.masks import Mask
 @pytest.fixture
 def hand_mask():
     """10 weights, 4 survive: 1 of 4 in 'a.weight', 3 of 6 in 'b.weight'."""
-    return Mask({
-        "a.weight": torch.tensor([[1.0, 0.0], [0.0, 0.0]]),
-        "b.weight": torch.tensor([[1.0, 1.0, 0.0], [0.0, 1.0, 0.0]]),
-    })
+    return Mask(
+        {
+            "a.weight": torch.tensor([[1.0, 0.0], [0.0, 0.0]]),
+            "b.weight": torch.tensor([[1.0, 1.0, 0.0], [0.0, 1.0, 0.0]]),
+        }
+    )
 
 
 def params_shaped_like(mask):
@@ -116,8 +118,14 @@ def test_clone_is_independent(hand_mask):
     assert hand_mask["a.weight"][0, 0] == 1.0
 
 
-@pytest.mark.parametrize("name, data", [("mask.pt", b"not a torch file"), ("mask.safetensors", b"not a tensor file"),
-                                        ("mask.safetensors", b"\x10\x00\x00\x00\x00\x00\x00\x00{truncated")])
+@pytest.mark.parametrize(
+    "name, data",
+    [
+        ("mask.pt", b"not a torch file"),
+        ("mask.safetensors", b"not a tensor file"),
+        ("mask.safetensors", b"\x10\x00\x00\x00\x00\x00\x00\x00{truncated"),
+    ],
+)
 def test_loading_a_damaged_or_missing_mask_file_is_a_one_line_store_error(tmp_path, name, data):
     damaged = tmp_path / name
     damaged.write_bytes(data)

@@ -34,8 +34,14 @@ def test_weight_counts_match_the_paper(built, name, count):
 
 def test_lenet_has_the_300_100_layout(built):
     shapes = {n: tuple(p.shape) for n, p in built["lenet"].named_parameters()}
-    assert shapes == {"fc1.weight": (300, 784), "fc1.bias": (300,), "fc2.weight": (100, 300),
-                      "fc2.bias": (100,), "fc3.weight": (10, 100), "fc3.bias": (10,)}
+    assert shapes == {
+        "fc1.weight": (300, 784),
+        "fc1.bias": (300,),
+        "fc2.weight": (100, 300),
+        "fc2.bias": (100,),
+        "fc3.weight": (10, 100),
+        "fc3.bias": (10,),
+    }
 
 
 @pytest.mark.parametrize("name", ["lenet", "conv6", "toy-mlp"])
@@ -85,11 +91,14 @@ def test_conv_net_adapts_its_first_dense_layer_to_the_input_shape():
         assert grey(torch.randn(2, 1, 28, 28)).shape == (2, 10)
 
 
-@pytest.mark.parametrize("name, expected", [
-    ("lenet", ["fc1.weight", "fc2.weight", "fc3.weight"]),
-    ("conv2", ["conv1.weight", "conv2.weight", "fc1.weight", "fc2.weight", "fc3.weight"]),
-    ("toy-mlp", ["fc1.weight", "fc2.weight", "fc3.weight"]),
-])
+@pytest.mark.parametrize(
+    "name, expected",
+    [
+        ("lenet", ["fc1.weight", "fc2.weight", "fc3.weight"]),
+        ("conv2", ["conv1.weight", "conv2.weight", "fc1.weight", "fc2.weight", "fc3.weight"]),
+        ("toy-mlp", ["fc1.weight", "fc2.weight", "fc3.weight"]),
+    ],
+)
 def test_prunable_names_are_the_weights_only(built, name, expected):
     model = built[name]
     assert models.prunable_names(model) == expected
@@ -108,8 +117,9 @@ def test_a_model_added_to_the_registry_alone_trains_in_an_experiment(monkeypatch
     from ticketlab.store import Store
     from ticketlab.viz import plots
 
-    entry = models.ModelSpec("tiny MLP", lambda shape: models.MLP((2, 8, 2)), "moons", ("moons",), lr=1e-2,
-                             default_shape=(2,))
+    entry = models.ModelSpec(
+        "tiny MLP", lambda shape: models.MLP((2, 8, 2)), "moons", ("moons",), lr=1e-2, default_shape=(2,)
+    )
     monkeypatch.setitem(models.REGISTRY, "tiny-mlp", entry)
     config = lottery.ExperimentConfig.at_scale("smoke", model="tiny-mlp", iterations=20, eval_every=10, rounds=2)
     assert config.dataset == "moons" and config.lr == 1e-2

@@ -45,7 +45,9 @@ def test_notebook_was_committed_after_a_clean_run(path):
         if output.get("name") == "stderr":
             assert "Warning" not in text, f"cell {index} stored a warning: {text[:200]}"
         assert not ABSOLUTE_PATH.search(text), f"cell {index} shows a path of the machine that ran it: {text[:200]}"
-        assert not PROGRESS_BAR.search(text), f"cell {index} stored a progress bar (run with TQDM_DISABLE=1): {text[:80]}"
+        assert not PROGRESS_BAR.search(text), (
+            f"cell {index} stored a progress bar (run with TQDM_DISABLE=1): {text[:80]}"
+        )
 
 
 EXERCISE = re.compile(r"^# (?:\*\*\d+\. |### Exercise \d+|### Project \d+)", re.M)
@@ -58,5 +60,5 @@ def test_every_exercise_has_a_collapsed_solution(path):
     assert starts, "no exercises found: the exercise headings changed, update EXERCISE"
     ends = starts[1:] + [source.index("## Bibliography", starts[-1])]
     for start, end in zip(starts, ends):
-        title = source[start:source.index("\n", start)]
+        title = source[start : source.index("\n", start)]
         assert "<details><summary>Solution</summary>" in source[start:end], f"no solution for {title}"

@@ -16,14 +16,49 @@ from ticketlab.lottery import CONDITIONS, ExperimentConfig, run_experiment
 from ticketlab.store import Store
 from ticketlab.viz import plots
 
-TOY = dict(model="toy-mlp", iterations=100, eval_every=25, test_every=50, rounds=2, seeds=(0, 1),
-           conditions=CONDITIONS, control_rounds=(2,))
-CLI_ARGS = ["run", "--model", "toy-mlp", "--scale", "smoke", "--iterations", "100", "--eval-every", "25",
-            "--test-every", "50", "--rounds", "2", "--seeds", "0", "1", "--conditions", *CONDITIONS,
-            "--control-rounds", "2", "--no-progress"]
+TOY = dict(
+    model="toy-mlp",
+    iterations=100,
+    eval_every=25,
+    test_every=50,
+    rounds=2,
+    seeds=(0, 1),
+    conditions=CONDITIONS,
+    control_rounds=(2,),
+)
+CLI_ARGS = [
+    "run",
+    "--model",
+    "toy-mlp",
+    "--scale",
+    "smoke",
+    "--iterations",
+    "100",
+    "--eval-every",
+    "25",
+    "--test-every",
+    "50",
+    "--rounds",
+    "2",
+    "--seeds",
+    "0",
+    "1",
+    "--conditions",
+    *CONDITIONS,
+    "--control-rounds",
+    "2",
+    "--no-progress",
+]
 LENET = dict(iterations=50, eval_every=25, rounds=2, seeds=(0,))
-ALL_FIGURES = {"accuracy_curves", "early_stop_vs_density", "layer_sparsity", "condition_curves",
-               "iterative_vs_one_shot", "first_layer_masks", "survivor_init_distribution"}
+ALL_FIGURES = {
+    "accuracy_curves",
+    "early_stop_vs_density",
+    "layer_sparsity",
+    "condition_curves",
+    "iterative_vs_one_shot",
+    "first_layer_masks",
+    "survivor_init_distribution",
+}
 
 
 @pytest.fixture(scope="module")
@@ -184,7 +219,9 @@ def test_round_overview_has_mask_histogram_and_curve(lenet, close):
     close(fig)
     assert "Round 2: 64.1%" in fig.get_suptitle()
     titles = [ax.get_title() for ax in fig.axes]
-    assert {"first-layer connections kept per pixel", "θ0 of the first layer", "test accuracy during training"} <= set(titles)
+    assert {"first-layer connections kept per pixel", "θ0 of the first layer", "test accuracy during training"} <= set(
+        titles
+    )
 
 
 def test_round_overview_of_a_model_without_pixels_lists_the_layers_instead(results, close):
@@ -230,7 +267,9 @@ def test_cli_run_writes_tables_and_figures_reusing_the_store(results, store_root
     assert cli.main(CLI_ARGS + ["--store", str(store_root), "--out", str(out)]) == 0
     written = pd.read_csv(out / "summary.csv")
     assert len(written) == len(results.summary) == 2 * 3 + 2 * 4
-    assert written["test_acc_at_early_stop"].tolist() == pytest.approx(results.summary["test_acc_at_early_stop"].tolist())
+    assert written["test_acc_at_early_stop"].tolist() == pytest.approx(
+        results.summary["test_acc_at_early_stop"].tolist()
+    )
     figures = ALL_FIGURES - {"first_layer_masks"}
     assert {p.stem for p in out.glob("*.png")} == figures
     assert f"{len(figures)} figures" in capsys.readouterr().out
@@ -245,10 +284,14 @@ def test_reproduction_scoreboard_colours_each_verdict(results, close):
     grid = fig.axes[0].tables[0]
     for row, verdict in enumerate(table["verdict"], start=1):
         assert grid[row, 3].get_text().get_text() == verdict
-        assert grid[row, 3].get_facecolor()[:3] == pytest.approx(matplotlib.colors.to_rgb(plots.VERDICT_COLORS[verdict]))
+        assert grid[row, 3].get_facecolor()[:3] == pytest.approx(
+            matplotlib.colors.to_rgb(plots.VERDICT_COLORS[verdict])
+        )
     counts = report.verdict_counts(table)
-    assert fig.get_suptitle().endswith(f"{counts['reproduced']} reproduced, {counts['partly']} partly, {counts['not']} not, "
-                                      f"{counts['untested']} untested")
+    assert fig.get_suptitle().endswith(
+        f"{counts['reproduced']} reproduced, {counts['partly']} partly, {counts['not']} not, "
+        f"{counts['untested']} untested"
+    )
     with pytest.raises(ConfigError, match="lacks verdict"):
         plots.reproduction_scoreboard(table.drop(columns="verdict"))
 
@@ -273,9 +316,18 @@ def test_reproduction_scoreboard_shows_two_experiments_side_by_side(results, clo
     fig = plots.reproduction_scoreboard(both)
     close(fig)
     grid = fig.axes[0].tables[0]
-    assert [grid[0, c].get_text().get_text() for c in range(6)] == ["claim", "paper", "reference", "verdict", "lecture", "verdict"]
+    assert [grid[0, c].get_text().get_text() for c in range(6)] == [
+        "claim",
+        "paper",
+        "reference",
+        "verdict",
+        "lecture",
+        "verdict",
+    ]
     for row, verdict in enumerate(both["lecture verdict"], start=1):
-        assert grid[row, 5].get_facecolor()[:3] == pytest.approx(matplotlib.colors.to_rgb(plots.VERDICT_COLORS[verdict]))
+        assert grid[row, 5].get_facecolor()[:3] == pytest.approx(
+            matplotlib.colors.to_rgb(plots.VERDICT_COLORS[verdict])
+        )
     assert "reference: " in fig.get_suptitle() and "; lecture: " in fig.get_suptitle()
 
 
@@ -283,7 +335,9 @@ def test_generalisation_draws_training_and_test_accuracy_at_the_end(results, clo
     fig = plots.generalisation(results.summary, ["ticket"])
     close(fig)
     left, right = fig.axes[:2]
-    assert left.get_ylabel() == "training accuracy at the end (%)" and right.get_ylabel() == "test accuracy at the end (%)"
+    assert (
+        left.get_ylabel() == "training accuracy at the end (%)" and right.get_ylabel() == "test accuracy at the end (%)"
+    )
     ticket = results.summary.query("condition == 'ticket'").groupby("round")["final_train_acc"].mean()
     plotted = left.lines[0].get_ydata()
     assert plotted == pytest.approx(100 * ticket.sort_index().to_numpy())

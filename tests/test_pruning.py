@@ -9,8 +9,29 @@ from ticketlab import models, pruning
 from ticketlab.errors import ConfigError
 from ticketlab.masks import Mask
 
-PAPER_LENET_LADDER = [100.0, 80.0, 64.1, 51.3, 41.1, 32.9, 26.3, 21.1, 16.9, 13.5, 10.8,
-                      8.7, 7.0, 5.6, 4.5, 3.6, 2.9, 2.3, 1.9, 1.5, 1.2]
+PAPER_LENET_LADDER = [
+    100.0,
+    80.0,
+    64.1,
+    51.3,
+    41.1,
+    32.9,
+    26.3,
+    21.1,
+    16.9,
+    13.5,
+    10.8,
+    8.7,
+    7.0,
+    5.6,
+    4.5,
+    3.6,
+    2.9,
+    2.3,
+    1.9,
+    1.5,
+    1.2,
+]
 LAYER_SHAPES = {"fc1.weight": (37, 23), "fc2.weight": (10, 50), "fc3.weight": (4, 9)}
 
 
@@ -130,18 +151,25 @@ def test_lenet_rates_prune_the_output_layer_at_half_rate():
 
 def test_conv_rates_separate_convolutions_from_dense_layers():
     rates = pruning.layer_rates(models.build("conv2"), fc_rate=0.2, conv_rate=0.15)
-    assert rates == {"conv1.weight": 0.15, "conv2.weight": 0.15, "fc1.weight": 0.2, "fc2.weight": 0.2,
-                     "fc3.weight": 0.1}
+    assert rates == {
+        "conv1.weight": 0.15,
+        "conv2.weight": 0.15,
+        "fc1.weight": 0.2,
+        "fc2.weight": 0.2,
+        "fc3.weight": 0.1,
+    }
 
 
 def test_biases_are_never_in_a_mask():
     params = dict(models.build("lenet", seed=0).named_parameters())
     rates = pruning.layer_rates(params)
     assert all(name.endswith(".weight") for name in rates)
-    masks = [pruning.prune_magnitude(params, Mask.ones_like(params), rates),
-             pruning.prune_global(params, Mask.ones_like(params), 0.2),
-             pruning.prune_one_shot(params, rates, 2),
-             pruning.prune_to_density(params, 0.5)]
+    masks = [
+        pruning.prune_magnitude(params, Mask.ones_like(params), rates),
+        pruning.prune_global(params, Mask.ones_like(params), 0.2),
+        pruning.prune_one_shot(params, rates, 2),
+        pruning.prune_to_density(params, 0.5),
+    ]
     for mask in masks:
         assert list(mask) == ["fc1.weight", "fc2.weight", "fc3.weight"]
 

@@ -15,10 +15,17 @@ from ticketlab.store import Store
 def tiny_configs(seeds=reference.SEEDS):
     """The reference's two experiments at the toy's smoke scale: same structure, seconds to run."""
     seeds = tuple(seeds)
-    main = ExperimentConfig.at_scale("smoke", model="toy-mlp", seeds=seeds, rounds=2,
-                                     conditions=("ticket", "reinit", "random-prune"), control_rounds=(1, 2))
-    one_shot = ExperimentConfig.at_scale("smoke", model="toy-mlp", seeds=seeds, rounds=2,
-                                         conditions=("ticket", "one-shot"), control_rounds=(2,))
+    main = ExperimentConfig.at_scale(
+        "smoke",
+        model="toy-mlp",
+        seeds=seeds,
+        rounds=2,
+        conditions=("ticket", "reinit", "random-prune"),
+        control_rounds=(1, 2),
+    )
+    one_shot = ExperimentConfig.at_scale(
+        "smoke", model="toy-mlp", seeds=seeds, rounds=2, conditions=("ticket", "one-shot"), control_rounds=(2,)
+    )
     return [main, one_shot]
 
 
@@ -58,7 +65,8 @@ def test_provenance_says_how_and_where_each_part_was_made(tiny_reference):
         "python -m ticketlab run --model toy-mlp --scale smoke --seeds 0 --rounds 2 --conditions ticket reinit random-prune "
         "--control-rounds 1 2",
         "python -m ticketlab run --model toy-mlp --scale smoke --seeds 0 --rounds 2 --conditions ticket one-shot "
-        "--control-rounds 2"]
+        "--control-rounds 2",
+    ]
     assert {"commit", "cpu", "torch", "threads", "wall_s", "engine_version", "started"} <= set(part)
     assert provenance["protocol"]["iterations"] == tiny_configs()[0].iterations
 
@@ -78,8 +86,9 @@ def test_load_names_the_missing_files(tmp_path):
 def curve(shift=0.0, start_shift=0.0):
     iterations = list(range(0, 2001, 100))
     values = [0.1 * i / 2000 for i in iterations]
-    table = pd.DataFrame({"iteration": iterations, "val_loss": values, "val_acc": values,
-                          "test_loss": values, "test_acc": values})
+    table = pd.DataFrame(
+        {"iteration": iterations, "val_loss": values, "val_acc": values, "test_loss": values, "test_acc": values}
+    )
     table.loc[table["iteration"] == 2000, "val_acc"] += shift
     table.loc[0, "val_loss"] += start_shift
     return table
@@ -147,8 +156,10 @@ def test_the_readme_states_what_the_shipped_reference_shows():
     wall = sum(part["wall_s"] for part in shipped.provenance["parts"])
     assert f"seed{'s' if len(shipped.seeds) > 1 else ''} {', '.join(map(str, shipped.seeds))} of 5" in readme
     assert f"{100 * dense_acc:.2f}% test accuracy at its early stop (iteration {dense_stop:,.0f}" in readme
-    assert (f"{counts['reproduced']} of the paper's 11 LeNet claims are reproduced, {counts['partly']} partly and "
-            f"{counts['not']} not") in readme
+    assert (
+        f"{counts['reproduced']} of the paper's 11 LeNet claims are reproduced, {counts['partly']} partly and "
+        f"{counts['not']} not"
+    ) in readme
     assert f"took {wall / 60:.0f} minutes" in readme
     at_2_9 = table.loc["tickets fall below dense accuracy at", "ours"].split()[0]
     assert f"at 2.9% its ticket is still {at_2_9} pp above dense" in readme

@@ -37,11 +37,38 @@ from ticketlab.store import Store, run_key
 from ticketlab.training import RunSpec, TrainConfig, train_stacked
 
 REPO = Path(__file__).resolve().parent.parent
-TINY = dict(model="toy-mlp", iterations=100, eval_every=50, rounds=2, seeds=(0, 1),
-            conditions=("ticket", "reinit"), control_rounds=(2,))
-TINY_FLAGS = ["--scale", "smoke", "--model", "toy-mlp", "--iterations", "100", "--eval-every", "50", "--rounds", "2",
-              "--seeds", "0", "1", "--conditions", "ticket", "reinit", "--control-rounds", "2", "--device", "cpu",
-              "--no-progress"]
+TINY = dict(
+    model="toy-mlp",
+    iterations=100,
+    eval_every=50,
+    rounds=2,
+    seeds=(0, 1),
+    conditions=("ticket", "reinit"),
+    control_rounds=(2,),
+)
+TINY_FLAGS = [
+    "--scale",
+    "smoke",
+    "--model",
+    "toy-mlp",
+    "--iterations",
+    "100",
+    "--eval-every",
+    "50",
+    "--rounds",
+    "2",
+    "--seeds",
+    "0",
+    "1",
+    "--conditions",
+    "ticket",
+    "reinit",
+    "--control-rounds",
+    "2",
+    "--device",
+    "cpu",
+    "--no-progress",
+]
 TINY_RUNS = 8  # rounds 0 and 1: two tickets each; round 2: two tickets and two reinit controls
 SUBPROCESS_TIMEOUT = 300
 ONE_THREAD_ENV = {**os.environ, "OMP_NUM_THREADS": "1"}
@@ -77,6 +104,7 @@ def assert_same_tables(results, reference_results) -> None:
 
 # --- bad input: one table, exercised through the CLI and the Python API -----------------------
 
+
 @dataclass(frozen=True)
 class BadInput:
     """One mistake; ``message`` must appear in the one-line error of every entry point that takes it.
@@ -96,71 +124,111 @@ def _toy_run(mask_of: str = "toy-mlp") -> RunSpec:
 
 
 BAD_INPUTS = {
-    "prune rate above 1": BadInput("pruning rate 1.5 is outside [0, 1)", ("--prune-rate", "1.5"),
-                                   lambda tmp: tiny_config(prune_rate=1.5)),
-    "negative prune rate": BadInput("pruning rate -0.1 is outside [0, 1)", ("--prune-rate", "-0.1"),
-                                    lambda tmp: tiny_config(prune_rate=-0.1)),
-    "target density 0": BadInput("density 0 is outside (0, 1]",
-                                 api=lambda tmp: prune_to_density(lottery.initial_weights("toy-mlp", 0), 0)),
-    "target density above 1": BadInput("density 1.5 is outside (0, 1]",
-                                       api=lambda tmp: prune_to_density(lottery.initial_weights("toy-mlp", 0), 1.5)),
+    "prune rate above 1": BadInput(
+        "pruning rate 1.5 is outside [0, 1)", ("--prune-rate", "1.5"), lambda tmp: tiny_config(prune_rate=1.5)
+    ),
+    "negative prune rate": BadInput(
+        "pruning rate -0.1 is outside [0, 1)", ("--prune-rate", "-0.1"), lambda tmp: tiny_config(prune_rate=-0.1)
+    ),
+    "target density 0": BadInput(
+        "density 0 is outside (0, 1]", api=lambda tmp: prune_to_density(lottery.initial_weights("toy-mlp", 0), 0)
+    ),
+    "target density above 1": BadInput(
+        "density 1.5 is outside (0, 1]", api=lambda tmp: prune_to_density(lottery.initial_weights("toy-mlp", 0), 1.5)
+    ),
     "unknown model": BadInput("unknown model 'resnet'", ("--model", "resnet"), lambda tmp: tiny_config(model="resnet")),
-    "unknown dataset": BadInput("unknown dataset 'imagenet'", ("--dataset", "imagenet"),
-                                lambda tmp: tiny_config(dataset="imagenet")),
-    "model-dataset mismatch": BadInput("model 'toy-mlp' cannot train on 'mnist'", ("--dataset", "mnist"),
-                                       lambda tmp: tiny_config(dataset="mnist")),
-    "unknown condition": BadInput("unknown condition 'lottery'", ("--conditions", "ticket", "lottery"),
-                                  lambda tmp: tiny_config(conditions=("ticket", "lottery"))),
-    "unknown scale": BadInput("unknown scale 'huge'", ("--scale", "huge"),
-                              lambda tmp: ExperimentConfig.at_scale("huge", model="toy-mlp")),
-    "zero iterations": BadInput("iterations must be a positive integer, got 0", ("--iterations", "0"),
-                                lambda tmp: tiny_config(iterations=0)),
-    "negative iterations": BadInput("iterations must be a positive integer, got -5", ("--iterations", "-5"),
-                                    lambda tmp: tiny_config(iterations=-5)),
-    "zero batch size": BadInput("batch_size must be a positive integer, got 0", ("--batch-size", "0"),
-                                lambda tmp: tiny_config(batch_size=0)),
-    "negative batch size": BadInput("batch_size must be a positive integer, got -60", ("--batch-size", "-60"),
-                                    lambda tmp: tiny_config(batch_size=-60)),
-    "zero learning rate": BadInput("learning rate must be positive, got 0", ("--lr", "0"),
-                                   lambda tmp: tiny_config(lr=0)),
-    "negative learning rate": BadInput("learning rate must be positive, got -0.001", ("--lr", "-0.001"),
-                                       lambda tmp: tiny_config(lr=-0.001)),
-    "zero eval-every": BadInput("eval_every must be a positive integer, got 0", ("--eval-every", "0"),
-                                lambda tmp: tiny_config(eval_every=0)),
-    "mask of another model": BadInput("mask does not match the model",
-                                      api=lambda tmp: Mask.ones_like(build("lenet")).check_matches(build("toy-mlp"))),
-    "mask of another model in training": BadInput("mask does not match the model", api=lambda tmp: train_stacked(
-        build("toy-mlp"), [_toy_run(mask_of="lenet")], None, TrainConfig(iterations=100, lr=1e-2), device="cpu")),
-    "more rounds than weights": BadInput("200 rounds is more than toy-mlp has weights for", ("--rounds", "200"),
-                                         lambda tmp: tiny_config(rounds=200)),
-    "control round beyond the rounds": BadInput("control round 9 is outside 1..2", ("--control-rounds", "9"),
-                                                lambda tmp: tiny_config(control_rounds=(9,))),
-    "rewind beyond training": BadInput("rewind iteration 500 is beyond the training length 0..100",
-                                       ("--rewind-iteration", "500"), lambda tmp: tiny_config(rewind_iteration=500)),
-    "rewind beyond training in training": BadInput("rewind iteration 500 is beyond the training length 0..100",
-                                                   api=lambda tmp: train_stacked(
-                                                       build("toy-mlp"), [_toy_run()], None,
-                                                       TrainConfig(iterations=100, lr=1e-2), rewind_iteration=500)),
+    "unknown dataset": BadInput(
+        "unknown dataset 'imagenet'", ("--dataset", "imagenet"), lambda tmp: tiny_config(dataset="imagenet")
+    ),
+    "model-dataset mismatch": BadInput(
+        "model 'toy-mlp' cannot train on 'mnist'", ("--dataset", "mnist"), lambda tmp: tiny_config(dataset="mnist")
+    ),
+    "unknown condition": BadInput(
+        "unknown condition 'lottery'",
+        ("--conditions", "ticket", "lottery"),
+        lambda tmp: tiny_config(conditions=("ticket", "lottery")),
+    ),
+    "unknown scale": BadInput(
+        "unknown scale 'huge'", ("--scale", "huge"), lambda tmp: ExperimentConfig.at_scale("huge", model="toy-mlp")
+    ),
+    "zero iterations": BadInput(
+        "iterations must be a positive integer, got 0", ("--iterations", "0"), lambda tmp: tiny_config(iterations=0)
+    ),
+    "negative iterations": BadInput(
+        "iterations must be a positive integer, got -5", ("--iterations", "-5"), lambda tmp: tiny_config(iterations=-5)
+    ),
+    "zero batch size": BadInput(
+        "batch_size must be a positive integer, got 0", ("--batch-size", "0"), lambda tmp: tiny_config(batch_size=0)
+    ),
+    "negative batch size": BadInput(
+        "batch_size must be a positive integer, got -60",
+        ("--batch-size", "-60"),
+        lambda tmp: tiny_config(batch_size=-60),
+    ),
+    "zero learning rate": BadInput(
+        "learning rate must be positive, got 0", ("--lr", "0"), lambda tmp: tiny_config(lr=0)
+    ),
+    "negative learning rate": BadInput(
+        "learning rate must be positive, got -0.001", ("--lr", "-0.001"), lambda tmp: tiny_config(lr=-0.001)
+    ),
+    "zero eval-every": BadInput(
+        "eval_every must be a positive integer, got 0", ("--eval-every", "0"), lambda tmp: tiny_config(eval_every=0)
+    ),
+    "mask of another model": BadInput(
+        "mask does not match the model", api=lambda tmp: Mask.ones_like(build("lenet")).check_matches(build("toy-mlp"))
+    ),
+    "mask of another model in training": BadInput(
+        "mask does not match the model",
+        api=lambda tmp: train_stacked(
+            build("toy-mlp"), [_toy_run(mask_of="lenet")], None, TrainConfig(iterations=100, lr=1e-2), device="cpu"
+        ),
+    ),
+    "more rounds than weights": BadInput(
+        "200 rounds is more than toy-mlp has weights for", ("--rounds", "200"), lambda tmp: tiny_config(rounds=200)
+    ),
+    "control round beyond the rounds": BadInput(
+        "control round 9 is outside 1..2", ("--control-rounds", "9"), lambda tmp: tiny_config(control_rounds=(9,))
+    ),
+    "rewind beyond training": BadInput(
+        "rewind iteration 500 is beyond the training length 0..100",
+        ("--rewind-iteration", "500"),
+        lambda tmp: tiny_config(rewind_iteration=500),
+    ),
+    "rewind beyond training in training": BadInput(
+        "rewind iteration 500 is beyond the training length 0..100",
+        api=lambda tmp: train_stacked(
+            build("toy-mlp"), [_toy_run()], None, TrainConfig(iterations=100, lr=1e-2), rewind_iteration=500
+        ),
+    ),
     "empty seed list": BadInput("is empty: give at least one seed", ("--seeds",), lambda tmp: tiny_config(seeds=())),
     "--out is a file": BadInput("--out {file} is a file", ("--out", "{file}")),
     "--out cannot be created": BadInput("--out {file}/sub cannot be created", ("--out", "{file}/sub")),
     "--out not writable": BadInput("--out {readonly} is not writable", ("--out", "{readonly}")),
-    "store is a file": BadInput("results folder {file} is a file", ("--store", "{file}"),
-                                lambda tmp: Store(tmp / "file")),
-    "store cannot be created": BadInput("cannot create results folder {file}/sub", ("--store", "{file}/sub"),
-                                        lambda tmp: Store(tmp / "file" / "sub")),
-    "unknown device": BadInput("unknown device 'abacus'", ("--device", "abacus"),
-                               lambda tmp: run_experiment(tiny_config(), Store(tmp / "store"), device="abacus")),
+    "store is a file": BadInput(
+        "results folder {file} is a file", ("--store", "{file}"), lambda tmp: Store(tmp / "file")
+    ),
+    "store cannot be created": BadInput(
+        "cannot create results folder {file}/sub", ("--store", "{file}/sub"), lambda tmp: Store(tmp / "file" / "sub")
+    ),
+    "unknown device": BadInput(
+        "unknown device 'abacus'",
+        ("--device", "abacus"),
+        lambda tmp: run_experiment(tiny_config(), Store(tmp / "store"), device="abacus"),
+    ),
 }
 ROOT_IGNORES_PERMISSIONS = pytest.mark.skipif(
     hasattr(os, "geteuid") and os.geteuid() == 0,
-    reason="root writes through folder permissions; '--out cannot be created' covers an unusable --out")
+    reason="root writes through folder permissions; '--out cannot be created' covers an unusable --out",
+)
 
 
 def _cases(entry_point: str) -> list:
     """The table's rows that ``entry_point`` ("cli" or "api") can be given."""
-    return [pytest.param(case, id=name, marks=[ROOT_IGNORES_PERMISSIONS] if "{readonly}" in case.message else [])
-            for name, case in BAD_INPUTS.items() if getattr(case, entry_point) is not None]
+    return [
+        pytest.param(case, id=name, marks=[ROOT_IGNORES_PERMISSIONS] if "{readonly}" in case.message else [])
+        for name, case in BAD_INPUTS.items()
+        if getattr(case, entry_point) is not None
+    ]
 
 
 @pytest.fixture
@@ -177,8 +245,10 @@ def places(tmp_path):
 @pytest.fixture
 def no_training(monkeypatch):
     """Training is forbidden: every bad input must be rejected before the first step."""
+
     def refuse(*args, **kwargs):
         raise AssertionError("training started despite bad input")
+
     monkeypatch.setattr(lottery, "train_stacked", refuse)
 
 
@@ -220,15 +290,32 @@ def test_argparse_errors_exit_with_status_2_and_a_usage_line(capsys):
 
 def test_real_command_exits_with_status_2_and_no_traceback(tmp_path):
     case = BAD_INPUTS["prune rate above 1"]
-    done = subprocess.run([sys.executable, "-m", "ticketlab", "run", *TINY_FLAGS, "--store", str(tmp_path / "store"),
-                           "--out", str(tmp_path / "out"), *case.cli],
-                          cwd=REPO, env=ONE_THREAD_ENV, capture_output=True, text=True, timeout=SUBPROCESS_TIMEOUT)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "ticketlab",
+            "run",
+            *TINY_FLAGS,
+            "--store",
+            str(tmp_path / "store"),
+            "--out",
+            str(tmp_path / "out"),
+            *case.cli,
+        ],
+        cwd=REPO,
+        env=ONE_THREAD_ENV,
+        capture_output=True,
+        text=True,
+        timeout=SUBPROCESS_TIMEOUT,
+    )
     assert done.returncode == 2
     assert len(done.stderr.splitlines()) == 1 and done.stderr.startswith("error: ") and case.message in done.stderr
     assert not (tmp_path / "store").exists()  # rejected before anything was written
 
 
 # --- kill and resume ---------------------------------------------------------------------------
+
 
 def cli_command(store: Path, out: Path) -> list[str]:
     return [sys.executable, "-m", "ticketlab", "run", *TINY_FLAGS, "--store", str(store), "--out", str(out)]
@@ -261,8 +348,14 @@ def test_killed_command_resumes_without_retraining_and_writes_the_tables_of_an_u
     store, out = tmp_path / "store", tmp_path / "out"
     before = kill_after_first_run(cli_command(store, out), store)
     assert 1 <= len(before) < TINY_RUNS  # killed mid-experiment, after at least one run was stored
-    done = subprocess.run(cli_command(store, out), cwd=REPO, env=ONE_THREAD_ENV, capture_output=True, text=True,
-                          timeout=SUBPROCESS_TIMEOUT)
+    done = subprocess.run(
+        cli_command(store, out),
+        cwd=REPO,
+        env=ONE_THREAD_ENV,
+        capture_output=True,
+        text=True,
+        timeout=SUBPROCESS_TIMEOUT,
+    )
     assert done.returncode == 0, done.stderr
     assert {p: finished_runs(store)[p] for p in before} == before  # finished runs were loaded, not retrained
     for table in ("summary", "curves"):
@@ -302,8 +395,17 @@ def trained_count(stdout: str) -> int:
 
 def test_two_processes_on_one_store_train_each_run_once_and_agree(reference, tmp_path):
     store = tmp_path / "store"
-    processes = [subprocess.Popen(script_command(store), cwd=REPO, env=ONE_THREAD_ENV, stdout=subprocess.PIPE,
-                                  stderr=subprocess.PIPE, text=True) for _ in range(2)]
+    processes = [
+        subprocess.Popen(
+            script_command(store),
+            cwd=REPO,
+            env=ONE_THREAD_ENV,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for _ in range(2)
+    ]
     outputs = [p.communicate(timeout=SUBPROCESS_TIMEOUT) for p in processes]
     assert [p.returncode for p in processes] == [0, 0], [err for _, err in outputs]
     assert sum(trained_count(out) for out, _ in outputs) == TINY_RUNS  # the lock: no run trained twice
@@ -321,6 +423,7 @@ def test_two_processes_on_one_store_train_each_run_once_and_agree(reference, tmp
 
 
 # --- damaged and half-written runs -------------------------------------------------------------
+
 
 def _truncate(path: Path) -> None:
     data = path.read_bytes()
@@ -354,10 +457,18 @@ def round_one_tickets(store: Store) -> list[Path]:
     return [store.path(run_key(config.run_spec("ticket", seed, 1))) for seed in config.seeds]
 
 
-@pytest.mark.parametrize("name, damage", [("curve.csv", _truncate), ("mask.safetensors", _flip_a_byte),
-                                          ("final.safetensors", _flip_a_byte), ("final.safetensors", _truncate),
-                                          ("summary.json", _truncate), ("summary.json", _not_an_object),
-                                          ("summary.json", _edit_a_number)])
+@pytest.mark.parametrize(
+    "name, damage",
+    [
+        ("curve.csv", _truncate),
+        ("mask.safetensors", _flip_a_byte),
+        ("final.safetensors", _flip_a_byte),
+        ("final.safetensors", _truncate),
+        ("summary.json", _truncate),
+        ("summary.json", _not_an_object),
+        ("summary.json", _edit_a_number),
+    ],
+)
 def test_damaged_file_is_reported_with_its_path_and_recomputed(reference, tmp_path, name, damage):
     store = copy_of(reference, tmp_path)
     folders = round_one_tickets(store)
@@ -384,6 +495,7 @@ def test_run_folder_left_by_a_crash_is_unfinished_and_recomputed(reference, tmp_
 
 
 # --- safe loading ------------------------------------------------------------------------------
+
 
 class WritesMarker:
     """A pickle payload: unpickling it with full pickle creates ``marker`` (any code could run)."""

@@ -14,8 +14,27 @@ PERCENT = {r: round(100 * 0.8**r, 1) for r in range(19)}  # 21.1% at round 7, 13
 
 def ticket_acc(r):
     """Dense 98.0; rises to +0.5 pp at 13.5%; back to dense at 3.6%; below from 2.9%."""
-    gains = {0: 0.0, 1: 0.1, 2: 0.15, 3: 0.2, 4: 0.25, 5: 0.3, 6: 0.35, 7: 0.4, 8: 0.45, 9: 0.5, 10: 0.45, 11: 0.4,
-             12: 0.3, 13: 0.2, 14: 0.1, 15: 0.05, 16: -0.3, 17: -0.6, 18: -1.0}
+    gains = {
+        0: 0.0,
+        1: 0.1,
+        2: 0.15,
+        3: 0.2,
+        4: 0.25,
+        5: 0.3,
+        6: 0.35,
+        7: 0.4,
+        8: 0.45,
+        9: 0.5,
+        10: 0.45,
+        11: 0.4,
+        12: 0.3,
+        13: 0.2,
+        14: 0.1,
+        15: 0.05,
+        16: -0.3,
+        17: -0.6,
+        18: -1.0,
+    }
     return 98.0 + gains[r]
 
 
@@ -27,11 +46,22 @@ def ticket_es(r):
 def paper_like():
     rows = []
     for seed in SEEDS:
+
         def add(condition, r, acc, es, train=100.0, final=None, seed=seed):
             acc += OFFSET_PP[seed]
-            rows.append(dict(condition=condition, seed=seed, round=r, percent_remaining=PERCENT[r], early_stop_iteration=es,
-                             test_acc_at_early_stop=acc / 100, final_test_acc=(final or acc) / 100,
-                             final_train_acc=train / 100))
+            rows.append(
+                dict(
+                    condition=condition,
+                    seed=seed,
+                    round=r,
+                    percent_remaining=PERCENT[r],
+                    early_stop_iteration=es,
+                    test_acc_at_early_stop=acc / 100,
+                    final_test_acc=(final or acc) / 100,
+                    final_train_acc=train / 100,
+                )
+            )
+
         for r in range(19):
             add("ticket", r, ticket_acc(r), ticket_es(r), final=ticket_acc(r) - (0.5 if r == 0 else 0.0))
             if r:
@@ -63,7 +93,10 @@ def test_a_paper_like_run_reproduces_every_claim():
     ours = dict(zip(table["claim"], table["ours"]))
     assert ours["ticket vs reinit: minimum validation loss, times sooner"].startswith("2.50x")
     assert ours["tickets learn fastest at (early stop vs dense)"].startswith("21.0% remaining, 38% earlier")
-    assert ours["reinitialised tickets are below dense accuracy at"] == "-0.20 pp (-0.20 to -0.20 pp over 3 seeds) vs dense at 21.0%"
+    assert (
+        ours["reinitialised tickets are below dense accuracy at"]
+        == "-0.20 pp (-0.20 to -0.20 pp over 3 seeds) vs dense at 21.0%"
+    )
 
 
 DENSE = "dense network: test accuracy at early stop"
@@ -90,8 +123,11 @@ CASES = [
     (DENSE, lambda s: every_level(s, "ticket", "test_acc_at_early_stop", -0.6), "partly"),
     (DENSE, lambda s: every_level(s, "ticket", "test_acc_at_early_stop", -1.5), "not"),
     (FASTEST, lambda s: shift(s, "ticket", 7, "early_stop_iteration", 800), "partly"),  # 22% earlier: too little
-    (FASTEST, lambda s: shift(shift(s, "ticket", 7, "early_stop_iteration", 300), "ticket", 12, "early_stop_iteration", -400),
-     "partly"),  # fastest at 6.9%: five levels away
+    (
+        FASTEST,
+        lambda s: shift(shift(s, "ticket", 7, "early_stop_iteration", 300), "ticket", 12, "early_stop_iteration", -400),
+        "partly",
+    ),  # fastest at 6.9%: five levels away
     (FASTEST, lambda s: shift(s, "ticket", 7, "early_stop_iteration", 2500), "not"),  # later than dense at 21.1%
     (PEAK, lambda s: every_level(s, "ticket", "test_acc_at_early_stop", -0.3, first=1), "partly"),  # +0.2 pp at best
     (PEAK, lambda s: shift(s, "ticket", 3, "test_acc_at_early_stop", 0.5), "partly"),  # +0.7 pp, but at 51.2%
@@ -159,11 +195,23 @@ def test_side_by_side_puts_each_experiment_in_its_own_columns():
     full = report.reproduction_table(paper_like())
     short = report.reproduction_table(paper_like().query("condition == 'ticket'"))
     both = report.side_by_side({"reference": full, "lecture": short})
-    assert both.columns.tolist() == ["claim", "paper", "reference", "reference verdict", "lecture",
-                                    "lecture verdict", "source", "rule"]
+    assert both.columns.tolist() == [
+        "claim",
+        "paper",
+        "reference",
+        "reference verdict",
+        "lecture",
+        "lecture verdict",
+        "source",
+        "rule",
+    ]
     assert len(both) == len(full)
     row = both.set_index("claim").loc[SPEED]
-    assert row["lecture"] == "not run" and row["lecture verdict"] == "untested" and row["reference verdict"] == "reproduced"
+    assert (
+        row["lecture"] == "not run"
+        and row["lecture verdict"] == "untested"
+        and row["reference verdict"] == "reproduced"
+    )
 
 
 def test_a_table_without_the_summary_columns_is_a_one_line_error():

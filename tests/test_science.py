@@ -19,8 +19,9 @@ from ticketlab.store import Store
 pytestmark = pytest.mark.slow
 
 TICKET_ROUND = 7  # 21.1% of LeNet's weights remain
-CONFIG = ExperimentConfig.at_scale("lecture", seeds=(0, 1), rounds=TICKET_ROUND, conditions=("ticket", "reinit"),
-                                   control_rounds=(TICKET_ROUND,))
+CONFIG = ExperimentConfig.at_scale(
+    "lecture", seeds=(0, 1), rounds=TICKET_ROUND, conditions=("ticket", "reinit"), control_rounds=(TICKET_ROUND,)
+)
 # Measured on the 2-core course machine (AVX2) with the current engine (lecture scale: 4,000 iterations;
 # test accuracy at early stop, seeds 0 / 1):
 #   dense (round 0)     97.63 / 97.52  -> mean 97.57%  (early stop at 3300 / 3800)

@@ -18,10 +18,13 @@ from ticketlab.course import slides
 from ticketlab.errors import ConfigError, TicketlabError
 
 REPO = Path(__file__).resolve().parent.parent
-REMOTE = re.compile(r"""<(?:script|img|iframe)\b[^>]*\bsrc\s*=\s*["']?((?:https?:)?//[^"'\s>]+)"""
-                    r"""|<link\b[^>]*\bhref\s*=\s*["']?((?:https?:)?//[^"'\s>]+)"""
-                    r"""|url\(\s*["']?((?:https?:)?//[^"')\s]+)"""
-                    r"""|\bimport\b[^;]*?["']((?:https?:)?//[^"']+)""", re.IGNORECASE)
+REMOTE = re.compile(
+    r"""<(?:script|img|iframe)\b[^>]*\bsrc\s*=\s*["']?((?:https?:)?//[^"'\s>]+)"""
+    r"""|<link\b[^>]*\bhref\s*=\s*["']?((?:https?:)?//[^"'\s>]+)"""
+    r"""|url\(\s*["']?((?:https?:)?//[^"')\s]+)"""
+    r"""|\bimport\b[^;]*?["']((?:https?:)?//[^"']+)""",
+    re.IGNORECASE,
+)
 FIGURE_RED = (220, 20, 20)
 
 
@@ -72,24 +75,40 @@ def _red_figure_png() -> str:
 def demo_notebook() -> nbformat.NotebookNode:
     """Three horizontal slides, four slides in all (one sub-slide), a fragment, a skipped and a
     removed cell, speaker notes, inline math, a figure whose code is hidden and a folded cell."""
-    figure = new_code_cell("plot_accuracy()", outputs=[new_output("display_data", data={"image/png": _red_figure_png()})],
-                           metadata={"tags": ["hide-input"]})
-    return new_notebook(cells=[
-        _cell(new_markdown_cell("# Lottery tickets\nA ticket is $m \\odot \\theta_0$."), "slide"),
-        _cell(new_markdown_cell("- appears on a click"), "fragment"),
-        _cell(new_markdown_cell("## Iterative magnitude pruning\nTrain $f(x; m \\odot \\theta)$ from $\\theta_0$ to "
-                                "$\\theta_j$, keep the largest $p\\%$ of $|\\theta_j|$ in $m$, reset to "
-                                "$m \\odot \\theta_0$; repeat until $\\lVert m \\rVert_0 \\ll |\\theta|$."), "subslide"),
-        _cell(new_code_cell("SKIPPED_SETUP = 1"), "skip"),
-        _cell(new_code_cell("REMOVED_BY_TAG = 1", metadata={"tags": ["remove-cell"]}), "-"),
-        _cell(new_markdown_cell("Speaker: mention Frankle & Carbin 2019."), "notes"),
-        _cell(figure, "slide"),
-        _cell(new_markdown_cell("The ticket beats the dense network."), "-"),
-        _cell(new_code_cell("print_folded_result()", metadata={"jupyter": {"source_hidden": True}},
-                            outputs=[new_output("stream", name="stdout", text="FOLDED_OUTPUT\n")]), "-"),
-        _cell(new_markdown_cell("# Summary"), "slide"),
-        _cell(new_markdown_cell("<details><summary>Hint</summary>\n\nRank by **|w|**.\n\n</details>"), "-"),
-    ])
+    figure = new_code_cell(
+        "plot_accuracy()",
+        outputs=[new_output("display_data", data={"image/png": _red_figure_png()})],
+        metadata={"tags": ["hide-input"]},
+    )
+    return new_notebook(
+        cells=[
+            _cell(new_markdown_cell("# Lottery tickets\nA ticket is $m \\odot \\theta_0$."), "slide"),
+            _cell(new_markdown_cell("- appears on a click"), "fragment"),
+            _cell(
+                new_markdown_cell(
+                    "## Iterative magnitude pruning\nTrain $f(x; m \\odot \\theta)$ from $\\theta_0$ to "
+                    "$\\theta_j$, keep the largest $p\\%$ of $|\\theta_j|$ in $m$, reset to "
+                    "$m \\odot \\theta_0$; repeat until $\\lVert m \\rVert_0 \\ll |\\theta|$."
+                ),
+                "subslide",
+            ),
+            _cell(new_code_cell("SKIPPED_SETUP = 1"), "skip"),
+            _cell(new_code_cell("REMOVED_BY_TAG = 1", metadata={"tags": ["remove-cell"]}), "-"),
+            _cell(new_markdown_cell("Speaker: mention Frankle & Carbin 2019."), "notes"),
+            _cell(figure, "slide"),
+            _cell(new_markdown_cell("The ticket beats the dense network."), "-"),
+            _cell(
+                new_code_cell(
+                    "print_folded_result()",
+                    metadata={"jupyter": {"source_hidden": True}},
+                    outputs=[new_output("stream", name="stdout", text="FOLDED_OUTPUT\n")],
+                ),
+                "-",
+            ),
+            _cell(new_markdown_cell("# Summary"), "slide"),
+            _cell(new_markdown_cell("<details><summary>Hint</summary>\n\nRank by **|w|**.\n\n</details>"), "-"),
+        ]
+    )
 
 
 def _require_reveal() -> None:
@@ -155,18 +174,28 @@ def test_local_scripts_the_deck_names_exist(demo_deck):
     html = demo_deck.read_text(encoding="utf-8")
     local = re.findall(r"""(?:src|href)=["'](reveal\.js/[^"'?]+)""", html)
     local += re.findall(r'"(reveal\.js/[^"]+\.js)"', html)  # the modules RequireJS loads
-    assert {"reveal.js/dist/reveal.js", "reveal.js/plugin/notes/notes.js", "reveal.js/dist/theme/white.css",
-            "reveal.js/mathjax/MathJax.js"} <= set(local)
+    assert {
+        "reveal.js/dist/reveal.js",
+        "reveal.js/plugin/notes/notes.js",
+        "reveal.js/dist/theme/white.css",
+        "reveal.js/mathjax/MathJax.js",
+    } <= set(local)
     assert all((demo_deck.parent / path).is_file() for path in local)
 
 
 def test_remote_resource_finder_catches_cdn_scripts():
-    page = ('<script src="https://cdn.example/require.js"></script><link rel="stylesheet" href="//cdn.example/a.css">'
-            "<style>@font-face { src: url('https://fonts.example/f.woff') }</style>"
-            '<script type="module">import mermaid from "https://cdn.example/mermaid.mjs";</script>'
-            '<a href="https://arxiv.org/abs/1803.03635">paper</a><script src="reveal.js/require.js"></script>')
-    assert remote_resources(page) == ["https://cdn.example/require.js", "//cdn.example/a.css",
-                                      "https://fonts.example/f.woff", "https://cdn.example/mermaid.mjs"]
+    page = (
+        '<script src="https://cdn.example/require.js"></script><link rel="stylesheet" href="//cdn.example/a.css">'
+        "<style>@font-face { src: url('https://fonts.example/f.woff') }</style>"
+        '<script type="module">import mermaid from "https://cdn.example/mermaid.mjs";</script>'
+        '<a href="https://arxiv.org/abs/1803.03635">paper</a><script src="reveal.js/require.js"></script>'
+    )
+    assert remote_resources(page) == [
+        "https://cdn.example/require.js",
+        "//cdn.example/a.css",
+        "https://fonts.example/f.woff",
+        "https://cdn.example/mermaid.mjs",
+    ]
 
 
 def test_empty_notebook_folder_is_a_one_line_error(tmp_path, capsys):
@@ -202,19 +231,30 @@ def test_course_notebooks_build_into_offline_decks(tmp_path):
         html = deck.read_text(encoding="utf-8")
         assert count_sections(html)[1] >= 5, f"{deck.name} has fewer than 5 slides"
         assert remote_resources(html) == [], f"{deck.name} loads resources from the internet"
-        assert not re.findall(r'<img[^>]*src="(?!data:)', html), f"{deck.name} links an image file; paste it into the cell"
+        assert not re.findall(r'<img[^>]*src="(?!data:)', html), (
+            f"{deck.name} links an image file; paste it into the cell"
+        )
 
 
 CHROMIUM = shutil.which("chromium")
-CHROMIUM_FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
-                  "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                  "--virtual-time-budget=5000"]
+CHROMIUM_FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--virtual-time-budget=5000",
+]
 
 
 def _chromium(tmp_path: Path, *args: str) -> str:
     profile = tmp_path / "profile"
-    run = subprocess.run([CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args],
-                         capture_output=True, text=True, timeout=120)
+    run = subprocess.run(
+        [CHROMIUM, *CHROMIUM_FLAGS, f"--user-data-dir={profile}", *args], capture_output=True, text=True, timeout=120
+    )
     assert run.returncode == 0, run.stderr[-2000:]
     return run.stdout
 
@@ -246,8 +286,12 @@ def test_formulas_of_a_slide_opened_directly_show_once(demo_deck, tmp_path):
     shots = []
     for attempt in range(4):
         shot = tmp_path / f"load{attempt}.png"
-        _chromium(tmp_path / f"profile{attempt}", f"--screenshot={shot}", "--window-size=1280,720",
-                  f"{demo_deck.as_uri()}#/0/1")
+        _chromium(
+            tmp_path / f"profile{attempt}",
+            f"--screenshot={shot}",
+            "--window-size=1280,720",
+            f"{demo_deck.as_uri()}#/0/1",
+        )
         # the slide's content only: reveal.js animates its progress bar and arrows on its own clock
         shots.append(np.asarray(Image.open(shot).convert("L"))[20:620])
     assert (shots[0] < 128).sum() > 500, "the slide's text is not on the screenshot"

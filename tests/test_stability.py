@@ -21,7 +21,9 @@ def weights_of(model) -> dict[str, torch.Tensor]:
 
 def random_mask(weights: dict, seed: int, density: float = 0.5) -> Mask:
     g = torch.Generator().manual_seed(seed)
-    return Mask({n: (torch.rand(weights[n].shape, generator=g) < density).float() for n in models.prunable_names(weights)})
+    return Mask(
+        {n: (torch.rand(weights[n].shape, generator=g) < density).float() for n in models.prunable_names(weights)}
+    )
 
 
 def test_interpolation_hits_both_end_points_exactly_and_a_network_with_itself_is_itself():
@@ -103,8 +105,10 @@ def test_masked_path_keeps_pruned_weights_at_zero(monkeypatch):
     for weights in seen:  # zero before evaluate multiplies by the mask: the line itself is in the mask
         for n, m in mask.items():
             assert torch.all(weights[n][m == 0] == 0)
-    masked_ends = {n: (w * mask[n] if n in mask else w) for n, w in a.items()}, \
-        {n: (w * mask[n] if n in mask else w) for n, w in b.items()}
+    masked_ends = (
+        {n: (w * mask[n] if n in mask else w) for n, w in a.items()},
+        {n: (w * mask[n] if n in mask else w) for n, w in b.items()},
+    )
     unmasked = stability.error_along_path(model, *masked_ends, moons.x_val, moons.y_val, alphas=[0.0, 0.3, 0.5, 1.0])
     pd.testing.assert_frame_equal(path, unmasked)
     dense = stability.error_along_path(model, a, b, moons.x_val, moons.y_val, alphas=[0.0, 0.3, 0.5, 1.0])

@@ -24,10 +24,11 @@ KEY = "0123456789abcdef"
 def example_tensors() -> dict[str, dict[str, torch.Tensor]]:
     """Bool masks and float32 weights under dotted names, in an order that is not alphabetical."""
     generator = torch.Generator().manual_seed(0)
-    final = {name: torch.randn(shape, generator=generator)
-             for name, shape in (("fc2.weight", (3, 4)), ("fc1.weight", (4, 5)), ("fc1.bias", (4,)))}
-    return {"mask": {name: torch.rand(w.shape, generator=generator) > 0.5 for name, w in final.items()},
-            "final": final}
+    final = {
+        name: torch.randn(shape, generator=generator)
+        for name, shape in (("fc2.weight", (3, 4)), ("fc1.weight", (4, 5)), ("fc1.bias", (4,)))
+    }
+    return {"mask": {name: torch.rand(w.shape, generator=generator) > 0.5 for name, w in final.items()}, "final": final}
 
 
 def save(store: Store, tensors: dict) -> Path:
@@ -75,8 +76,13 @@ def test_views_and_tensors_sharing_storage_are_stored_by_value(tmp_path):
 
 def test_a_new_run_holds_no_pickle(tmp_path):
     folder = save(Store(tmp_path), example_tensors())
-    assert sorted(p.name for p in folder.iterdir()) == ["curve.csv", "final.safetensors", "mask.safetensors",
-                                                        "spec.json", "summary.json"]
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "curve.csv",
+        "final.safetensors",
+        "mask.safetensors",
+        "spec.json",
+        "summary.json",
+    ]
     checksums = json.loads((folder / "summary.json").read_text())["files"]
     for path in folder.glob("*.safetensors"):
         data = path.read_bytes()  # safetensors: an 8-byte little-endian header length, then the JSON header
@@ -97,8 +103,16 @@ def test_a_run_stored_in_the_old_format_loads_and_is_not_stale(tmp_path):
 
 
 def test_an_experiment_stored_in_the_old_format_is_loaded_not_retrained(tmp_path):
-    config = ExperimentConfig.at_scale("smoke", model="toy-mlp", iterations=100, eval_every=50, rounds=1, seeds=(0,),
-                                       conditions=("ticket", "random-prune"), control_rounds=(1,))
+    config = ExperimentConfig.at_scale(
+        "smoke",
+        model="toy-mlp",
+        iterations=100,
+        eval_every=50,
+        rounds=1,
+        seeds=(0,),
+        conditions=("ticket", "random-prune"),
+        control_rounds=(1,),
+    )
     store = Store(tmp_path)
     reference = run_experiment(config, store, progress=False, device="cpu")
     for folder in (tmp_path / "runs").iterdir():

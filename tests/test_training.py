@@ -24,8 +24,15 @@ CURVE_COLUMNS = ["iteration", "val_loss", "val_acc", "test_loss", "test_acc"]
 def mnist():
     """All 55K training images; 1K validation and 2K test images keep each evaluation cheap."""
     full = data.load("mnist")
-    return Splits("mnist", full.x_train, full.y_train, full.x_val[:1000], full.y_val[:1000],
-                  full.x_test[:2000], full.y_test[:2000])
+    return Splits(
+        "mnist",
+        full.x_train,
+        full.y_train,
+        full.x_val[:1000],
+        full.y_val[:1000],
+        full.x_test[:2000],
+        full.y_test[:2000],
+    )
 
 
 def theta0(seed: int, name: str = "lenet") -> dict[str, torch.Tensor]:
@@ -54,8 +61,16 @@ def run_b():
 
 @pytest.fixture(scope="module")
 def result_a(mnist, run_a):
-    return train_stacked(models.build("lenet"), [run_a], mnist, CONFIG, rewind_iteration=REWIND_AT,
-                         device=CPU, progress=False, track_updates=True)[0]
+    return train_stacked(
+        models.build("lenet"),
+        [run_a],
+        mnist,
+        CONFIG,
+        rewind_iteration=REWIND_AT,
+        device=CPU,
+        progress=False,
+        track_updates=True,
+    )[0]
 
 
 @pytest.fixture(scope="module")
@@ -136,8 +151,9 @@ def test_squared_updates_sum_the_square_of_every_step(mnist, run_a):
     weights, tracked = [start], None
     for steps in (1, 2, 3):
         config = TrainConfig(iterations=steps, lr=CONFIG.lr, eval_every=steps)
-        result = train_stacked(models.build("lenet"), [run_a], mnist, config, device=CPU, progress=False,
-                               track_updates=True)[0]
+        result = train_stacked(
+            models.build("lenet"), [run_a], mnist, config, device=CPU, progress=False, track_updates=True
+        )[0]
         weights.append(result.final)
         tracked = result.squared_updates
     for name in tracked:
@@ -181,12 +197,16 @@ def test_a_run_gets_the_same_numbers_whatever_shares_its_stack(name, mnist):
     model = models.build(name, seed=0, in_shape=tuple(splits.x_train.shape[1:]))
     runs = []
     for seed in range(4):
-        init = {n: p.detach().clone() for n, p in models.build(name, seed=seed, in_shape=tuple(splits.x_train.shape[1:])).named_parameters()}
+        init = {
+            n: p.detach().clone()
+            for n, p in models.build(name, seed=seed, in_shape=tuple(splits.x_train.shape[1:])).named_parameters()
+        }
         runs.append(RunSpec(init, random_mask(init, 0.3 + 0.1 * seed, seed=20 + seed), data_seed=seed))
     alone = train_stacked(model, [runs[0]], splits, config, device=CPU, progress=False)[0]
     with_one = train_stacked(model, [runs[1], runs[0]], splits, config, device=CPU, progress=False)[1]
-    third_of_four = train_stacked(model, [runs[2], runs[3], runs[0], runs[1]], splits, config, device=CPU,
-                                  progress=False)[2]
+    third_of_four = train_stacked(
+        model, [runs[2], runs[3], runs[0], runs[1]], splits, config, device=CPU, progress=False
+    )[2]
     for result in (with_one, third_of_four):
         assert_same_run(result, alone, atol=0)
 
@@ -226,8 +246,9 @@ def test_sparse_first_layer_trains_like_the_textbook_loop(mnist, sparse_runs):
     """Same protocol, another summation order: the numbers agree to float rounding, and pruned
     weights (and the CSR padding entries at pruned positions) stay exactly 0."""
     run = sparse_runs[0]
-    result = train_stacked(models.build("lenet"), [run], mnist, CONFIG, rewind_iteration=REWIND_AT, device=CPU,
-                           progress=False)[0]
+    result = train_stacked(
+        models.build("lenet"), [run], mnist, CONFIG, rewind_iteration=REWIND_AT, device=CPU, progress=False
+    )[0]
     model = models.build("lenet")
     model.load_state_dict(run.init)
     reference = train_one(model, run.mask, mnist, CONFIG, data_seed=run.data_seed)
@@ -256,8 +277,9 @@ def test_a_sparse_run_gets_the_same_numbers_whatever_shares_its_stack(mnist, spa
     model = models.build("lenet")
     alone = train_stacked(model, sparse_runs[:1], mnist, CONFIG, device=CPU, progress=False)[0]
     with_one = train_stacked(model, [sparse_runs[1], sparse_runs[0]], mnist, CONFIG, device=CPU, progress=False)[1]
-    third = train_stacked(model, [sparse_runs[2], sparse_runs[1], sparse_runs[0]], mnist, CONFIG, device=CPU,
-                          progress=False)[2]
+    third = train_stacked(
+        model, [sparse_runs[2], sparse_runs[1], sparse_runs[0]], mnist, CONFIG, device=CPU, progress=False
+    )[2]
     mixed = train_stacked(model, [run_b, sparse_runs[0]], mnist, CONFIG, device=CPU, progress=False)
     dense_alone = train_stacked(model, [run_b], mnist, CONFIG, device=CPU, progress=False)[0]
     for result in (with_one, third, mixed[1]):
@@ -355,14 +377,22 @@ def test_public_adam_gives_the_fused_kernels_numbers_and_keeps_pruned_weights_at
     assert not torch.equal(public_params[1], start[1]), "unmasked parameters train"
 
 
-def test_without_the_private_fused_kernel_training_falls_back_once_with_the_same_numbers(mnist, run_a, sparse_runs,
-                                                                                        monkeypatch):
+def test_without_the_private_fused_kernel_training_falls_back_once_with_the_same_numbers(
+    mnist, run_a, sparse_runs, monkeypatch
+):
     """A torch without ``torch._fused_adam_``: training (a dense and a sparse-first-layer stack,
     30 iterations) gives the fused path's numbers to 1e-6 relative on the weights (bit for bit
     on the 2-core machine), pruned weights stay exactly 0, and one warning says why, however
     many optimizers are made."""
-    splits = Splits("mnist", mnist.x_train[:3000], mnist.y_train[:3000], mnist.x_val[:300], mnist.y_val[:300],
-                    mnist.x_test[:300], mnist.y_test[:300])
+    splits = Splits(
+        "mnist",
+        mnist.x_train[:3000],
+        mnist.y_train[:3000],
+        mnist.x_val[:300],
+        mnist.y_val[:300],
+        mnist.x_test[:300],
+        mnist.y_test[:300],
+    )
     config = TrainConfig(iterations=30, lr=CONFIG.lr, eval_every=10, weight_decay=1e-2)
     runs = [run_a, sparse_runs[0]]  # two stacks, so two optimizers
 
@@ -387,8 +417,9 @@ def test_without_the_private_fused_kernel_training_falls_back_once_with_the_same
 
 def test_every_call_starts_fresh_and_same_seed_gives_same_numbers(mnist, run_a, result_a):
     """A second call from the same start must repeat the first exactly: no optimizer state survives."""
-    again = train_stacked(models.build("lenet"), [run_a], mnist, CONFIG, rewind_iteration=REWIND_AT,
-                          device=CPU, progress=False)[0]
+    again = train_stacked(
+        models.build("lenet"), [run_a], mnist, CONFIG, rewind_iteration=REWIND_AT, device=CPU, progress=False
+    )[0]
     assert_same_run(again, result_a, atol=0.0)
     assert again.curve.equals(result_a.curve)
 
@@ -468,8 +499,9 @@ def test_rewind_at_zero_is_the_masked_start():
     init = theta0(0, "toy-mlp")
     mask = random_mask(init, 0.5, seed=0)
     config = TrainConfig(iterations=20, lr=1e-2, eval_every=10)
-    result = train_stacked(models.build("toy-mlp"), [RunSpec(init, mask, 0)], moons, config, rewind_iteration=0,
-                           device=CPU, progress=False)[0]
+    result = train_stacked(
+        models.build("toy-mlp"), [RunSpec(init, mask, 0)], moons, config, rewind_iteration=0, device=CPU, progress=False
+    )[0]
     for name, weight in init.items():
         expected = weight * mask[name] if name in mask else weight
         assert torch.equal(result.rewind[name], expected), name
@@ -478,11 +510,20 @@ def test_rewind_at_zero_is_the_masked_start():
 # --- bad input -------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("changes, message", [
-    ({"iterations": 0}, "iterations"), ({"iterations": -5}, "iterations"), ({"iterations": 2.5}, "iterations"),
-    ({"batch_size": 0}, "batch_size"), ({"eval_every": 0}, "eval_every"), ({"test_every": 150}, "test_every"),
-    ({"lr": 0.0}, "learning rate"), ({"lr": -1e-3}, "learning rate"), ({"weight_decay": -0.1}, "weight_decay"),
-])
+@pytest.mark.parametrize(
+    "changes, message",
+    [
+        ({"iterations": 0}, "iterations"),
+        ({"iterations": -5}, "iterations"),
+        ({"iterations": 2.5}, "iterations"),
+        ({"batch_size": 0}, "batch_size"),
+        ({"eval_every": 0}, "eval_every"),
+        ({"test_every": 150}, "test_every"),
+        ({"lr": 0.0}, "learning rate"),
+        ({"lr": -1e-3}, "learning rate"),
+        ({"weight_decay": -0.1}, "weight_decay"),
+    ],
+)
 def test_train_config_refuses_bad_values(changes, message):
     with pytest.raises(ConfigError, match=message):
         TrainConfig(**(dict(iterations=1000, lr=1e-3, eval_every=100) | changes))
@@ -493,8 +534,9 @@ def test_batch_larger_than_the_training_set_is_a_config_error():
     init = theta0(0, "toy-mlp")
     config = TrainConfig(iterations=5, lr=1e-2, batch_size=2000, eval_every=5)
     with pytest.raises(ConfigError, match="batch size 2000"):
-        train_stacked(models.build("toy-mlp"), [RunSpec(init, Mask.ones_like(init), 0)], moons, config,
-                      device=CPU, progress=False)
+        train_stacked(
+            models.build("toy-mlp"), [RunSpec(init, Mask.ones_like(init), 0)], moons, config, device=CPU, progress=False
+        )
     with pytest.raises(ConfigError, match="batch size 2000"):
         train_one(models.build("toy-mlp"), Mask.ones_like(init), moons, config, data_seed=0)
 

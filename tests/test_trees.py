@@ -46,6 +46,7 @@ def cut(tree, node):
 
 # --- data -------------------------------------------------------------------------------
 
+
 def test_tree_data_is_a_seeded_50_25_25_split(data):
     assert (len(data.y_train), len(data.y_val), len(data.y_test)) == (600, 300, 300)
     assert data.X_train.shape == (600, trees.N_FEATURES) == (600, len(data.feature_names))
@@ -67,6 +68,7 @@ def test_negative_alpha_raises_config_error(data):
 
 # --- full tree and leaf counting --------------------------------------------------------
 
+
 def test_full_tree_fits_noisy_training_labels_exactly(full_tree, data):
     assert full_tree.score(data.X_train, data.y_train) == 1.0
     assert trees.n_leaves(full_tree) == full_tree.get_n_leaves() > 50
@@ -79,6 +81,7 @@ def test_n_leaves_counts_only_reachable_leaves(full_tree):
 
 
 # --- reduced-error pruning --------------------------------------------------------------
+
 
 def test_pruning_keeps_validation_accuracy_and_shrinks_the_tree(full_tree, pruned_tree, data):
     assert val_acc(pruned_tree, data) >= val_acc(full_tree, data)
@@ -134,6 +137,7 @@ def test_pruning_rejects_bad_validation_sets(full_tree, data):
 
 # --- cost-complexity path and selection -------------------------------------------------
 
+
 def test_path_shrinks_the_tree_as_alpha_grows(path_df):
     assert list(path_df.columns) == list(trees.PATH_COLUMNS)
     assert path_df["alpha"].is_monotonic_increasing and path_df["alpha"].is_unique
@@ -151,19 +155,27 @@ def test_the_full_tree_overfits(path_df):
 
 
 def test_select_alpha_uses_validation_not_test():
-    path = pd.DataFrame({"alpha": [0.0, 0.1, 0.2, 0.3], "n_leaves": [9, 5, 3, 1],
-                         "val_acc": [0.7, 0.9, 0.9, 0.6], "test_acc": [0.95, 0.6, 0.6, 0.5]})
+    path = pd.DataFrame(
+        {
+            "alpha": [0.0, 0.1, 0.2, 0.3],
+            "n_leaves": [9, 5, 3, 1],
+            "val_acc": [0.7, 0.9, 0.9, 0.6],
+            "test_acc": [0.95, 0.6, 0.6, 0.5],
+        }
+    )
     assert trees.select_alpha(path) == 0.2  # best validation, tie -> the 3-leaf tree
 
 
-@pytest.mark.parametrize("bad", [pd.DataFrame(columns=list(trees.PATH_COLUMNS)),
-                                 pd.DataFrame({"alpha": [0.0], "n_leaves": [3]})])
+@pytest.mark.parametrize(
+    "bad", [pd.DataFrame(columns=list(trees.PATH_COLUMNS)), pd.DataFrame({"alpha": [0.0], "n_leaves": [3]})]
+)
 def test_select_alpha_rejects_bad_tables(bad):
     with pytest.raises(ConfigError, match="path_df"):
         trees.select_alpha(bad)
 
 
 # --- figures ----------------------------------------------------------------------------
+
 
 def test_pruning_curve_marks_the_validation_choice(path_df):
     fig = trees.pruning_curve_figure(path_df)

@@ -22,8 +22,17 @@ def lenet_pruner():
     init = {n: p.detach().clone() for n, p in model.named_parameters()}
     final = {n: w + 0.01 * torch.randn(w.shape, generator=generator) for n, w in init.items()}
     updates = {n: torch.rand(final[n].shape, generator=generator) for n in Mask.ones_like(model)}
-    dense = RunResult(curve=None, early_stop_iteration=0, test_acc_at_early_stop=0.1, test_loss_at_early_stop=2.3,
-                      final_test_acc=0.1, final_train_acc=0.1, final_train_loss=2.0, final=final, squared_updates=updates)
+    dense = RunResult(
+        curve=None,
+        early_stop_iteration=0,
+        test_acc_at_early_stop=0.1,
+        test_loss_at_early_stop=2.3,
+        final_test_acc=0.1,
+        final_train_acc=0.1,
+        final_train_loss=2.0,
+        final=final,
+        squared_updates=updates,
+    )
     x = torch.randn(64, 1, 28, 28, generator=generator)
     y = torch.randint(0, 10, (64,), generator=generator)
     config = lottery.ExperimentConfig.at_scale("smoke")
@@ -43,7 +52,12 @@ def controls(widget: widgets.Explorer) -> dict:
 def test_level_options_label_rounds_with_the_papers_ladder():
     weights = dict(build("lenet").named_parameters())
     rates = {"fc1.weight": 0.2, "fc2.weight": 0.2, "fc3.weight": 0.1}
-    assert widgets.level_options(weights, rates, [0, 3, 7, 20]) == [("100.0%", 0), ("51.3%", 3), ("21.1%", 7), ("1.2%", 20)]
+    assert widgets.level_options(weights, rates, [0, 3, 7, 20]) == [
+        ("100.0%", 0),
+        ("51.3%", 3),
+        ("21.1%", 7),
+        ("1.2%", 20),
+    ]
 
 
 def test_pruning_explorer_redraws_the_mask_for_the_chosen_rule_and_sparsity(lenet_pruner):

@@ -124,8 +124,13 @@ def curve_stats(curves: pd.DataFrame, metric: str = "test_acc") -> pd.DataFrame:
     check_columns(curves, CURVE_COLUMNS + (metric,), "curves")
     measured = curves.dropna(subset=[metric])
     grouped = measured.groupby(["condition", "round", "iteration"])
-    out = grouped.agg(percent_remaining=("percent_remaining", "first"), seeds=("seed", "nunique"),
-                      mean=(metric, "mean"), min=(metric, "min"), max=(metric, "max"))
+    out = grouped.agg(
+        percent_remaining=("percent_remaining", "first"),
+        seeds=("seed", "nunique"),
+        mean=(metric, "mean"),
+        min=(metric, "min"),
+        max=(metric, "max"),
+    )
     return out.reset_index()
 
 
@@ -147,7 +152,9 @@ def with_dense(summary: pd.DataFrame) -> pd.DataFrame:
     dense = dense.set_index("seed")[list(METRICS)].add_prefix("dense_")
     out = summary.join(dense, on="seed")
     out["acc_gain_pp"] = 100.0 * (out["test_acc_at_early_stop"] - out["dense_test_acc_at_early_stop"])
-    out["percent_earlier"] = 100.0 * (1.0 - out["early_stop_iteration"] / out["dense_early_stop_iteration"].replace(0, np.nan))
+    out["percent_earlier"] = 100.0 * (
+        1.0 - out["early_stop_iteration"] / out["dense_early_stop_iteration"].replace(0, np.nan)
+    )
     return out
 
 
@@ -210,7 +217,9 @@ def paired(summary: pd.DataFrame, control: str, reference: str = "ticket") -> pd
     both = ref.merge(other, left_index=True, right_index=True, suffixes=(f"_{reference}", f"_{control}")).reset_index()
     es_ref, es_other = both[f"early_stop_iteration_{reference}"], both[f"early_stop_iteration_{control}"]
     both["speedup"] = es_other / es_ref.replace(0, np.nan)
-    both["acc_gain_pp"] = 100.0 * (both[f"test_acc_at_early_stop_{reference}"] - both[f"test_acc_at_early_stop_{control}"])
+    both["acc_gain_pp"] = 100.0 * (
+        both[f"test_acc_at_early_stop_{reference}"] - both[f"test_acc_at_early_stop_{control}"]
+    )
     return both.sort_values(["round", "seed"], ignore_index=True)
 
 
@@ -227,16 +236,24 @@ class Comparison:
     acc_gain_pp: Spread
 
 
-def compare_at(summary: pd.DataFrame, control: str = "reinit", percent: float = 21.1,
-               reference: str = "ticket") -> Comparison:
+def compare_at(
+    summary: pd.DataFrame, control: str = "reinit", percent: float = 21.1, reference: str = "ticket"
+) -> Comparison:
     """``reference`` vs ``control`` at the control's level nearest ``percent`` (the paper: 21.1%)."""
     round_ = nearest_round(summary, percent, control)
     rows = paired(summary, control, reference)
     rows = rows[rows["round"] == round_].reset_index(drop=True)
     if rows.empty:
         raise DataError(f"no seed has both {reference!r} and {control!r} at round {round_}")
-    return Comparison(reference, control, round_, float(rows["percent_remaining"].iloc[0]), rows,
-                      Spread.of(rows["speedup"]), Spread.of(rows["acc_gain_pp"]))
+    return Comparison(
+        reference,
+        control,
+        round_,
+        float(rows["percent_remaining"].iloc[0]),
+        rows,
+        Spread.of(rows["speedup"]),
+        Spread.of(rows["acc_gain_pp"]),
+    )
 
 
 def compare_levels(summary: pd.DataFrame, control: str, reference: str = "ticket") -> pd.DataFrame:
@@ -259,21 +276,26 @@ def layer_remaining_of(results, seed: int | None = None) -> pd.DataFrame:
     for round_ in sorted(levels(results.summary, "ticket")["round"]):
         mask = results.mask(seed, round_)
         report = mask.report()
-        rows += [{"round": round_, "layer": r.layer, "percent_remaining": r.percent_remaining} for r in report.itertuples()]
+        rows += [
+            {"round": round_, "layer": r.layer, "percent_remaining": r.percent_remaining} for r in report.itertuples()
+        ]
         rows.append({"round": round_, "layer": "all", "percent_remaining": mask.percent_remaining})
     return pd.DataFrame(rows)
 
 
-def first_layer_connections_of(results, seed: int | None = None, round_: int = 0,
-                               condition: str = "ticket") -> np.ndarray:
+def first_layer_connections_of(
+    results, seed: int | None = None, round_: int = 0, condition: str = "ticket"
+) -> np.ndarray:
     """How many first-layer connections of each input pixel survive, as an (H, W) image."""
     mask = results.mask(resolve_seed(results, seed), int(round_), condition)
     first = next(iter(mask))
     weights = mask[first]
     side = math.isqrt(weights.shape[1]) if weights.dim() == 2 else 0
     if side * side != weights.shape[-1] or weights.dim() != 2:
-        raise ConfigError(f"first layer {first} has shape {tuple(weights.shape)}; pixel images need a fully "
-                          f"connected first layer on square grey images (lenet on mnist or fashion-mnist)")
+        raise ConfigError(
+            f"first layer {first} has shape {tuple(weights.shape)}; pixel images need a fully "
+            f"connected first layer on square grey images (lenet on mnist or fashion-mnist)"
+        )
     return weights.sum(0).reshape(side, side).numpy()
 
 

@@ -119,8 +119,10 @@ def textbook_loop(iterations: int, eval_every: int = 100) -> tuple[float, float]
     Returns (ms per iteration training only, ms per iteration including evaluation).
     """
     if iterations % eval_every:
-        raise ConfigError(f"iterations = {iterations} must be a multiple of eval_every = {eval_every}, "
-                          "so that the loop holds its share of evaluation")
+        raise ConfigError(
+            f"iterations = {iterations} must be a multiple of eval_every = {eval_every}, "
+            "so that the loop holds its share of evaluation"
+        )
     import torchvision.transforms as T
     from torch import nn
     from torch.nn.utils import prune
@@ -134,7 +136,9 @@ def textbook_loop(iterations: int, eval_every: int = 100) -> tuple[float, float]
         test = MNIST(tmp, train=False, download=False, transform=transform)
         train, val = Subset(full, range(55_000)), Subset(full, range(55_000, 60_000))
         loader = DataLoader(train, batch_size=60, shuffle=True)
-        model = nn.Sequential(nn.Flatten(), nn.Linear(784, 300), nn.ReLU(), nn.Linear(300, 100), nn.ReLU(), nn.Linear(100, 10))
+        model = nn.Sequential(
+            nn.Flatten(), nn.Linear(784, 300), nn.ReLU(), nn.Linear(300, 100), nn.ReLU(), nn.Linear(100, 10)
+        )
         for layer, amount in ((model[1], 0.2), (model[3], 0.2), (model[5], 0.1)):
             prune.l1_unstructured(layer, "weight", amount=amount)
         optimizer = torch.optim.Adam(model.parameters(), lr=1.2e-3)
@@ -175,12 +179,15 @@ def ticketlab_level(iterations: int, seeds: int, eval_every: int = 100, test_eve
     """
     half = iterations // 2
     if half % test_every or test_every % eval_every:
-        raise ConfigError(f"iterations // 2 = {half} must be a multiple of test_every = {test_every}, "
-                          f"itself a multiple of eval_every = {eval_every}")
+        raise ConfigError(
+            f"iterations // 2 = {half} must be a multiple of test_every = {test_every}, "
+            f"itself a multiple of eval_every = {eval_every}"
+        )
     runs = _level_runs(range(seeds), ("ticket",))
     training = _steady_ms(runs, lambda n: TrainConfig(iterations=n, lr=1.2e-3, eval_every=n, test_every=n), half)
-    evaluated = _steady_ms(runs, lambda n: TrainConfig(iterations=n, lr=1.2e-3, eval_every=eval_every,
-                                                       test_every=test_every), half)
+    evaluated = _steady_ms(
+        runs, lambda n: TrainConfig(iterations=n, lr=1.2e-3, eval_every=eval_every, test_every=test_every), half
+    )
     return training, evaluated
 
 
@@ -195,8 +202,9 @@ def paper_level(iterations: int, round_: int = 1, seeds: int = 5) -> float:
     conditions = ("ticket", "reinit", "random-prune") if round_ > 0 and seeds > 1 else ("ticket",)
     runs = _level_runs(range(seeds), conditions, round_)
     test_every = iterations if iterations % 100 == 0 else None
-    return _steady_ms(runs, lambda n: TrainConfig(iterations=n, lr=1.2e-3, eval_every=100, test_every=test_every),
-                      iterations)
+    return _steady_ms(
+        runs, lambda n: TrainConfig(iterations=n, lr=1.2e-3, eval_every=100, test_every=test_every), iterations
+    )
 
 
 def _steady_ms(runs: list[RunSpec], config_for, iterations: int) -> float:
@@ -260,9 +268,14 @@ def masked_vs_sparse(densities=(1.0, 0.211, 0.036), batch: int = 60, repeats: in
         with warnings.catch_warnings():  # "sparse CSR support is in beta": true, and not the student's concern
             warnings.simplefilter("ignore", UserWarning)
             sparse = masked.to_sparse_csr()
-        rows.append(dict(density=density, dense_ms=_ms(lambda: x @ weight.T, repeats),
-                         masked_ms=_ms(lambda masked=masked: x @ masked.T, repeats),
-                         sparse_ms=_ms(lambda sparse=sparse: torch.sparse.mm(sparse, x.T), repeats)))
+        rows.append(
+            dict(
+                density=density,
+                dense_ms=_ms(lambda: x @ weight.T, repeats),
+                masked_ms=_ms(lambda masked=masked: x @ masked.T, repeats),
+                sparse_ms=_ms(lambda sparse=sparse: torch.sparse.mm(sparse, x.T), repeats),
+            )
+        )
     return pd.DataFrame(rows)
 
 
@@ -295,8 +308,17 @@ def record_path() -> Path:
 
 
 def save_level_costs(path: Path, level_ms: dict[int, float]) -> None:
-    atomic_write_text(path, json.dumps({"ms_per_run_iteration": {str(r): ms for r, ms in level_ms.items()},
-                                        "threads": torch.get_num_threads(), "torch": torch.__version__}, indent=1))
+    atomic_write_text(
+        path,
+        json.dumps(
+            {
+                "ms_per_run_iteration": {str(r): ms for r, ms in level_ms.items()},
+                "threads": torch.get_num_threads(),
+                "torch": torch.__version__,
+            },
+            indent=1,
+        ),
+    )
 
 
 def load_level_costs(path: Path) -> dict[int, float] | None:
@@ -319,8 +341,11 @@ def main(args: argparse.Namespace) -> int:
     repeats = args.repeats or (1 if args.quick else 2)
     # multiples of the evaluation periods, so that every figure holds its share of evaluation
     textbook_iterations, stacked_iterations, paper_iterations = (200, 400, 100) if args.quick else (1000, 2000, 1000)
-    print(f"bench: torch {torch.__version__}, {torch.get_num_threads()} threads, LeNet-300-100, batch 60, "
-          f"{repeats} interleaved repeat(s)", flush=True)
+    print(
+        f"bench: torch {torch.__version__}, {torch.get_num_threads()} threads, LeNet-300-100, batch 60, "
+        f"{repeats} interleaved repeat(s)",
+        flush=True,
+    )
     lecture = ExperimentConfig.at_scale("lecture", conditions=CONDITIONS)  # the notebooks' experiment
     paper = ExperimentConfig.at_scale("paper", conditions=("ticket", "reinit", "random-prune"))
     peak, textbook, ours, single, levels = [], [], [], [], {r: [] for r in DENSITY_ROUNDS}
@@ -338,19 +363,31 @@ def main(args: argparse.Namespace) -> int:
     fraction = LENET_FLOP_PER_ITERATION / (tl_train / 1e3) / (best_peak * 1e9)
     paper_hours = projected_hours(paper, level_ms)
     save_level_costs(record_path(), level_ms)
-    print(f"fp32 matmul peak:      {best_peak:7.1f} GFLOP/s  (floor {LENET_FLOP_PER_ITERATION / best_peak / 1e6:.2f} ms/iteration)")
+    print(
+        f"fp32 matmul peak:      {best_peak:7.1f} GFLOP/s  (floor {LENET_FLOP_PER_ITERATION / best_peak / 1e6:.2f} ms/iteration)"
+    )
     print(f"textbook loop:         {tb_train:7.2f} ms/iteration training, {tb_total:.2f} with evaluation")
-    print(f"ticketlab ({args.seeds} stacked): {tl_train:7.2f} ms/run-iteration training, {tl_total:.2f} with evaluation "
-          f"(test every {lecture.test_every})")
+    print(
+        f"ticketlab ({args.seeds} stacked): {tl_train:7.2f} ms/run-iteration training, {tl_total:.2f} with evaluation "
+        f"(test every {lecture.test_every})"
+    )
     print(f"ticketlab, one run alone: {min(single):.2f} ms/iteration with the paper's evaluation")
-    print("paper levels (15 stacked; the dense level: 5), ms/run-iteration with evaluation, against the floor of "
-          "what survives:")
+    print(
+        "paper levels (15 stacked; the dense level: 5), ms/run-iteration with evaluation, against the floor of "
+        "what survives:"
+    )
     ladder = sparsity_ladder("lenet", rounds=max(DENSITY_ROUNDS)).set_index("round")["percent_remaining"]
     for round_, ms in level_ms.items():
         floor = dense_equivalent_floor_ms(round_, best_peak)
-        print(f"  level {round_:2d} ({ladder[round_]:5.1f}%): {ms:5.2f}  floor {floor:5.2f}  ({ms / floor:4.1f}x the floor)")
-    print(f"projected: lecture scale {projected_hours(lecture, tl_total) * 60:.1f} min, "
-          f"paper protocol (5 seeds x 19 levels x ticket, reinit, random-prune) {paper_hours:.1f} h")
-    print(f"bench: speedup {tb_total / tl_total:.1f}x over textbook, {100 * fraction:.0f}% of matmul peak, "
-          f"paper protocol {paper_hours:.1f} h")
+        print(
+            f"  level {round_:2d} ({ladder[round_]:5.1f}%): {ms:5.2f}  floor {floor:5.2f}  ({ms / floor:4.1f}x the floor)"
+        )
+    print(
+        f"projected: lecture scale {projected_hours(lecture, tl_total) * 60:.1f} min, "
+        f"paper protocol (5 seeds x 19 levels x ticket, reinit, random-prune) {paper_hours:.1f} h"
+    )
+    print(
+        f"bench: speedup {tb_total / tl_total:.1f}x over textbook, {100 * fraction:.0f}% of matmul peak, "
+        f"paper protocol {paper_hours:.1f} h"
+    )
     return 0

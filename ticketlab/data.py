@@ -103,6 +103,8 @@ def input_shape(name: str) -> tuple[int, ...]:
     if name not in _SPECS:
         raise ConfigError(f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}")
     return _SPECS[name].input_shape
+
+
 TOY_SIZES = {"train": 1_000, "val": 500, "test": 1_000}
 
 
@@ -168,8 +170,10 @@ def data_folder(root: str | Path | None = None) -> Path:
         return DATA_DIR
     folder = Path(chosen).expanduser().resolve()
     if not folder.is_dir():
-        raise DataError(f"data folder {folder} is not a directory; create it or point root, ${DATA_ENV}"
-                        " or --data-root at the folder that holds the data")
+        raise DataError(
+            f"data folder {folder} is not a directory; create it or point root, ${DATA_ENV}"
+            " or --data-root at the folder that holds the data"
+        )
     return folder
 
 
@@ -281,8 +285,10 @@ def _read_idx(name: str, file: str, path: Path) -> np.ndarray:
     magic, *dims = np.frombuffer(content, ">u4", count=1 + len(shape)).tolist()
     expected_magic = IDX_TYPE_UBYTE << 8 | len(shape)
     if magic != expected_magic:
-        raise DataError(f"{path} has magic number 0x{magic:08x}, not 0x{expected_magic:08x}"
-                        f" ({len(shape)}-D unsigned bytes): not an IDX file of this kind; {replace}")
+        raise DataError(
+            f"{path} has magic number 0x{magic:08x}, not 0x{expected_magic:08x}"
+            f" ({len(shape)}-D unsigned bytes): not an IDX file of this kind; {replace}"
+        )
     if tuple(dims) != shape:
         raise DataError(f"{path} holds an array of shape {tuple(dims)}, expected {shape}; {replace}")
     expected_size = header_size + int(np.prod(shape))
@@ -292,8 +298,10 @@ def _read_idx(name: str, file: str, path: Path) -> np.ndarray:
     algorithm, expected = IDX_DIGESTS[name][file].split(":")
     digest = hashlib.new(algorithm, content, usedforsecurity=False).hexdigest()
     if digest != expected:
-        raise DataError(f"{path} is damaged or another data set: its content has {algorithm}:{digest},"
-                        f" expected {algorithm}:{expected}; {replace}")
+        raise DataError(
+            f"{path} is damaged or another data set: its content has {algorithm}:{digest},"
+            f" expected {algorithm}:{expected}; {replace}"
+        )
     return np.frombuffer(content, np.uint8, offset=header_size).reshape(shape).copy()  # writable for torch
 
 
@@ -344,8 +352,10 @@ def _cifar10_unavailable_message(root: Path) -> str:
     if not missing:
         return f"CIFAR-10 files in {folder} cannot be read; delete that folder to download again"
     verb = "is" if len(missing) == 1 else "are"
-    return (f"CIFAR-10 could not be downloaded and {', '.join(missing)} {verb} missing: download"
-            f" {dataset_class.url} into {root}/ (torchvision extracts it to {folder}/)")
+    return (
+        f"CIFAR-10 could not be downloaded and {', '.join(missing)} {verb} missing: download"
+        f" {dataset_class.url} into {root}/ (torchvision extracts it to {folder}/)"
+    )
 
 
 def _holdout_indices(num_images: int, val_size: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -360,9 +370,7 @@ def _build_splits(name: str, raw: _RawArrays) -> Splits:
     """Hold out VALIDATION_SIZE training images for validation and normalise every part."""
     num_train = len(raw.y_train)
     if num_train <= VALIDATION_SIZE:
-        raise DataError(
-            f"{name} has {num_train} training images, too few to hold out {VALIDATION_SIZE}"
-        )
+        raise DataError(f"{name} has {num_train} training images, too few to hold out {VALIDATION_SIZE}")
     train_index, val_index = _holdout_indices(num_train, VALIDATION_SIZE)
     return Splits(
         name,

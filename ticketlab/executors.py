@@ -31,8 +31,13 @@ class LocalExecutor:
 
         pending = plan.pending(store)
         stored = {run.key for run in plan.runs} - {run.key for run in pending}
-        bar = tqdm(total=len(plan.runs), initial=len(stored), desc=f"{plan.config.model} runs", unit="run",
-                   disable=not progress or not pending)
+        bar = tqdm(
+            total=len(plan.runs),
+            initial=len(stored),
+            desc=f"{plan.config.model} runs",
+            unit="run",
+            disable=not progress or not pending,
+        )
         while pending:
             ready = [run for run in pending if stored.issuperset(run.needs)]
             level = min(run.round for run in ready)  # the plan lists every run after its inputs: never empty
@@ -57,11 +62,14 @@ class DaskExecutor:
     changes how floating-point sums are split: docs/reproducibility.md).
     """
 
-    def __init__(self, workers: int | None = None, scheduler: str | None = None, client=None,
-                 threads: int | None = None):
+    def __init__(
+        self, workers: int | None = None, scheduler: str | None = None, client=None, threads: int | None = None
+    ):
         if sum(x is not None for x in (workers, scheduler, client)) != 1:
-            raise ConfigError("the Dask executor needs exactly one of --workers N (a local cluster) "
-                              "or --scheduler ADDRESS (a running cluster)")
+            raise ConfigError(
+                "the Dask executor needs exactly one of --workers N (a local cluster) "
+                "or --scheduler ADDRESS (a running cluster)"
+            )
         if workers is not None and workers < 1:
             raise ConfigError(f"--workers must be at least 1, got {workers}")
         self.workers, self.scheduler, self.client = workers, scheduler, client
@@ -73,8 +81,13 @@ class DaskExecutor:
         with self._connect() as client:
             futures = submit(client, plan, store, device=device, threads=self.threads)
             done = len(plan.runs) - sum(len(runs) for runs in futures.values())
-            bar = tqdm(total=len(plan.runs), initial=done, desc=f"{plan.config.model} runs on Dask", unit="run",
-                       disable=not progress or not futures)
+            bar = tqdm(
+                total=len(plan.runs),
+                initial=done,
+                desc=f"{plan.config.model} runs on Dask",
+                unit="run",
+                disable=not progress or not futures,
+            )
             by_future = {future: runs for future, runs in futures.items()}
             for future in as_completed(list(futures)):
                 _result(future, by_future[future])
@@ -92,14 +105,25 @@ class DaskExecutor:
             return contextlib.nullcontext(self.client)
         if self.scheduler is not None:
             # a scheduler file (`dask scheduler --scheduler-file F` on a shared disk) or an address
-            where = dict(scheduler_file=self.scheduler) if self.scheduler.endswith(".json") else dict(address=self.scheduler)
+            where = (
+                dict(scheduler_file=self.scheduler)
+                if self.scheduler.endswith(".json")
+                else dict(address=self.scheduler)
+            )
             try:
                 return Client(**where, timeout="30s")
             except (OSError, TimeoutError) as err:
-                raise ConfigError(f"no Dask scheduler answers at {self.scheduler} ({err}); start one "
-                                  f"(docs/scale-out.md) or use --workers N for a local cluster") from None
-        cluster = LocalCluster(n_workers=self.workers, threads_per_worker=1, processes=True,
-                               dashboard_address=None, silence_logs=logging.ERROR)
+                raise ConfigError(
+                    f"no Dask scheduler answers at {self.scheduler} ({err}); start one "
+                    f"(docs/scale-out.md) or use --workers N for a local cluster"
+                ) from None
+        cluster = LocalCluster(
+            n_workers=self.workers,
+            threads_per_worker=1,
+            processes=True,
+            dashboard_address=None,
+            silence_logs=logging.ERROR,
+        )
         return _ClusterClient(cluster, Client(cluster))
 
 
@@ -129,8 +153,9 @@ def submit(client, plan: Plan, store: Store, device=None, threads: int | None = 
     for (round_, needs), runs in groups.items():  # in plan order: inputs are submitted first
         inputs = list({id(maker[key]): maker[key] for key in needs if key in maker}.values())
         name = f"ticketlab-{plan.config.model}-seed{runs[0].seed}-level{round_}-{runs[0].key}"
-        future = client.submit(train_group, plan.config, str(store.root), runs, device, threads, *inputs,
-                               key=name, pure=False)
+        future = client.submit(
+            train_group, plan.config, str(store.root), runs, device, threads, *inputs, key=name, pure=False
+        )
         futures[future] = runs
         maker.update({run.key: future for run in runs})
     return futures
@@ -155,5 +180,7 @@ def _result(future, runs: list[PlannedRun]) -> None:
         future.result()
     except KilledWorker:
         run = runs[0]
-        raise TicketlabError(f"Dask workers died repeatedly training seed {run.seed} at level {run.round} "
-                             f"(out of memory?); finished runs are stored: run the same command again to resume") from None
+        raise TicketlabError(
+            f"Dask workers died repeatedly training seed {run.seed} at level {run.round} "
+            f"(out of memory?); finished runs are stored: run the same command again to resume"
+        ) from None

@@ -45,8 +45,9 @@ def sample_batch(data: Splits, size: int, seed: int) -> tuple[torch.Tensor, torc
     return data.x_train[index], data.y_train[index]
 
 
-def snip_scores(model: nn.Module, weights: dict, x: torch.Tensor, y: torch.Tensor, mask: Mask | None = None,
-                loss=F.cross_entropy) -> dict[str, torch.Tensor]:
+def snip_scores(
+    model: nn.Module, weights: dict, x: torch.Tensor, y: torch.Tensor, mask: Mask | None = None, loss=F.cross_entropy
+) -> dict[str, torch.Tensor]:
     """SNIP's connection sensitivity |g ⊙ θ| (Lee, Ajanthan & Torr, "SNIP: Single-shot Network Pruning
     based on Connection Sensitivity", ICLR 2019), g = ∂L/∂θ of the mean ``loss`` on (x, y).
 
@@ -60,8 +61,15 @@ def snip_scores(model: nn.Module, weights: dict, x: torch.Tensor, y: torch.Tenso
     return {n: (g * params[n]).abs().detach() for n, g in zip(names, grads)}
 
 
-def grasp_scores(model: nn.Module, weights: dict, x: torch.Tensor, y: torch.Tensor, mask: Mask | None = None,
-                 temperature: float = GRASP_TEMPERATURE, loss=F.cross_entropy) -> dict[str, torch.Tensor]:
+def grasp_scores(
+    model: nn.Module,
+    weights: dict,
+    x: torch.Tensor,
+    y: torch.Tensor,
+    mask: Mask | None = None,
+    temperature: float = GRASP_TEMPERATURE,
+    loss=F.cross_entropy,
+) -> dict[str, torch.Tensor]:
     """GraSP (Wang, Zhang & Grosse, "Picking Winning Tickets Before Training by Preserving Gradient
     Flow", ICLR 2020), returned as θ ⊙ (H g): higher means keep.
 
@@ -83,12 +91,14 @@ def grasp_scores(model: nn.Module, weights: dict, x: torch.Tensor, y: torch.Tens
     grads = torch.autograd.grad(value, tensors, create_graph=True)
     flow = sum((g * g.detach()).sum() for g in grads)
     hessian_grad = torch.autograd.grad(flow, tensors, allow_unused=True)
-    return {n: (params[n] * (torch.zeros_like(params[n]) if h is None else h)).detach()
-            for n, h in zip(names, hessian_grad)}
+    return {
+        n: (params[n] * (torch.zeros_like(params[n]) if h is None else h)).detach() for n, h in zip(names, hessian_grad)
+    }
 
 
-def synflow_scores(model: nn.Module, weights: dict, in_shape: tuple[int, ...],
-                   mask: Mask | None = None) -> dict[str, torch.Tensor]:
+def synflow_scores(
+    model: nn.Module, weights: dict, in_shape: tuple[int, ...], mask: Mask | None = None
+) -> dict[str, torch.Tensor]:
     """Synaptic flow ∂R/∂θ ⊙ θ (Tanaka, Kunin, Yamins & Ganguli, "Pruning neural networks without
     any data by iteratively conserving synaptic flow", NeurIPS 2020), in float64; data-free.
 
@@ -115,8 +125,9 @@ def synflow_scores(model: nn.Module, weights: dict, in_shape: tuple[int, ...],
     return {n: (g * params[n]).detach() for n, g in zip(names, grads)}
 
 
-def synflow_mask(model: nn.Module, weights: dict, in_shape: tuple[int, ...], target: float | Mask,
-                 rounds: int = SYNFLOW_ROUNDS) -> Mask:
+def synflow_mask(
+    model: nn.Module, weights: dict, in_shape: tuple[int, ...], target: float | Mask, rounds: int = SYNFLOW_ROUNDS
+) -> Mask:
     """SynFlow as published: ``rounds`` rounds of scoring with the current mask and pruning, on an
     exponential schedule, to ``target``: a density (global ranking, the paper's method) or a Mask
     whose layer-wise counts each layer must reach (the same schedule within every layer).
@@ -207,7 +218,9 @@ def _keep_global(scores: dict[str, torch.Tensor], mask: Mask, keep: int) -> Mask
 def _check_weights(model: nn.Module, weights: dict, mask: Mask | None) -> None:
     expected = {n for n, _ in model.named_parameters()}
     if set(weights) != expected:
-        raise ConfigError(f"weights must hold every parameter of the model: missing or extra {sorted(expected ^ set(weights))}")
+        raise ConfigError(
+            f"weights must hold every parameter of the model: missing or extra {sorted(expected ^ set(weights))}"
+        )
     if mask is not None:
         mask.check_matches(weights)
 

@@ -50,10 +50,13 @@ SCALES = {
     # seconds: for tests and a first look
     "smoke": dict(iterations=200, eval_every=50, rounds=3, seeds=(0,), control_rounds=(2,)),
     # the notebooks' default: minutes on a laptop CPU, every qualitative finding visible
-    "lecture": dict(iterations=4000, eval_every=100, test_every=200, rounds=15, seeds=(0, 1), control_rounds=(3, 7, 15)),
+    "lecture": dict(
+        iterations=4000, eval_every=100, test_every=200, rounds=15, seeds=(0, 1), control_rounds=(3, 7, 15)
+    ),
     # Frankle & Carbin's LeNet protocol: 50K iterations, 5 trials, levels down to 1.9%
-    "paper": dict(iterations=50_000, eval_every=100, test_every=1000, rounds=18, seeds=(0, 1, 2, 3, 4),
-                  control_rounds=None),
+    "paper": dict(
+        iterations=50_000, eval_every=100, test_every=1000, rounds=18, seeds=(0, 1, 2, 3, 4), control_rounds=None
+    ),
 }
 
 
@@ -119,10 +122,14 @@ class ExperimentConfig:
             check_rate(self.conv_rate, "conv pruning rate")
         self.train_config()  # validates iterations, lr, batch size, evaluation interval
         if not 0 <= self.rewind_iteration <= self.iterations:
-            raise ConfigError(f"rewind iteration {self.rewind_iteration} is beyond the training length 0..{self.iterations}")
+            raise ConfigError(
+                f"rewind iteration {self.rewind_iteration} is beyond the training length 0..{self.iterations}"
+            )
         bad = [r for r in (self.control_rounds or ()) if not 1 <= r <= self.rounds]
         if bad:
-            raise ConfigError(f"control round {bad[0]} is outside 1..{self.rounds} (the pruning rounds of this experiment)")
+            raise ConfigError(
+                f"control round {bad[0]} is outside 1..{self.rounds} (the pruning rounds of this experiment)"
+            )
         params = dict(build(self.model, in_shape=self.input_shape).named_parameters())
         sizes = {n: params[n].numel() for n in self.rates()}
         counts_after_rounds(sizes, self.rates(), self.rounds)
@@ -134,8 +141,14 @@ class ExperimentConfig:
         return datasets.input_shape(self.dataset)
 
     def train_config(self) -> TrainConfig:
-        return TrainConfig(iterations=self.iterations, lr=self.lr, batch_size=self.batch_size, eval_every=self.eval_every,
-                           test_every=self.test_every, weight_decay=self.weight_decay)
+        return TrainConfig(
+            iterations=self.iterations,
+            lr=self.lr,
+            batch_size=self.batch_size,
+            eval_every=self.eval_every,
+            test_every=self.test_every,
+            weight_decay=self.weight_decay,
+        )
 
     def rates(self) -> dict[str, float]:
         conv_rate = self.conv_rate if self.conv_rate is not None else models.spec(self.model).conv_rate
@@ -150,8 +163,16 @@ class ExperimentConfig:
 
     def run_spec(self, condition: str, seed: int, round_: int) -> dict:
         """The JSON-able facts that define one run (its store key is their hash)."""
-        spec = dict(version=ENGINE_VERSION, model=self.model, dataset=self.dataset, condition=condition, seed=seed,
-                    round=round_, rewind_iteration=self.rewind_iteration, **dataclasses.asdict(self.train_config()))
+        spec = dict(
+            version=ENGINE_VERSION,
+            model=self.model,
+            dataset=self.dataset,
+            condition=condition,
+            seed=seed,
+            round=round_,
+            rewind_iteration=self.rewind_iteration,
+            **dataclasses.asdict(self.train_config()),
+        )
         if round_ > 0:  # the dense run does not depend on how later rounds prune
             spec.update(prune_rate=self.prune_rate, rates=self.rates())
         return spec
@@ -170,8 +191,10 @@ def _check_every_round_prunes(model: str, sizes: dict[str, int], rates: dict[str
     for round_ in range(1, rounds + 1):
         pruned = counts_after_rounds(counts, rates, 1)
         if pruned == counts:
-            raise ConfigError(f"{rounds} rounds is more than {model} has weights for: round {round_} would prune nothing "
-                              f"({sum(counts.values())} weights left); use at most {round_ - 1} rounds or a higher rate")
+            raise ConfigError(
+                f"{rounds} rounds is more than {model} has weights for: round {round_} would prune nothing "
+                f"({sum(counts.values())} weights left); use at most {round_ - 1} rounds or a higher rate"
+            )
         counts = pruned
 
 
@@ -238,8 +261,9 @@ class Results:
         return initial_weights(self.config.model, seed, self.config.input_shape)
 
 
-def run_experiment(config: ExperimentConfig, store: Store | None = None, progress: bool = True,
-                   device=None, executor=None) -> Results:
+def run_experiment(
+    config: ExperimentConfig, store: Store | None = None, progress: bool = True, device=None, executor=None
+) -> Results:
     """Run (or load) every run of ``config`` and return its tables.
 
     The experiment is planned (``plan.plan``: every run, its key and what it starts from), the
@@ -255,8 +279,9 @@ def run_experiment(config: ExperimentConfig, store: Store | None = None, progres
     return collect(config, store)
 
 
-def train_runs(config: ExperimentConfig, store: Store, runs: list[PlannedRun], progress: bool = False,
-               device=None) -> list[str]:
+def train_runs(
+    config: ExperimentConfig, store: Store, runs: list[PlannedRun], progress: bool = False, device=None
+) -> list[str]:
     """Train the given runs of one level as one stack and store them; returns the keys trained.
 
     Every input a run needs must be stored. Each run's lock is held while it trains, and a run
@@ -274,9 +299,16 @@ def train_runs(config: ExperimentConfig, store: Store, runs: list[PlannedRun], p
             return []
         data = datasets.load(config.dataset)
         starts = [start_of(config, store, run.condition, run.seed, run.round) for run in todo]
-        results = train_stacked(build(config.model, in_shape=data.input_shape), starts, data, config.train_config(),
-                                rewind_iteration=config.rewind_iteration if round_ == 0 and config.rewind_iteration else None,
-                                device=device, progress=progress, desc=f"level {round_}: {len(starts)} runs")
+        results = train_stacked(
+            build(config.model, in_shape=data.input_shape),
+            starts,
+            data,
+            config.train_config(),
+            rewind_iteration=config.rewind_iteration if round_ == 0 and config.rewind_iteration else None,
+            device=device,
+            progress=progress,
+            desc=f"level {round_}: {len(starts)} runs",
+        )
         for run, start, result in zip(todo, starts, results):
             _save(config, store, run, start.mask, result)
     return [run.key for run in todo]
@@ -300,13 +332,25 @@ def _rewind_from_reset(config: ExperimentConfig, store: Store, todo: list, progr
     k = config.rewind_iteration
     first_k = dataclasses.replace(config.train_config(), iterations=k, eval_every=k, test_every=None)
     starts = [start_of(config, store, run.condition, run.seed, 0) for run in reusable]
-    results = train_stacked(build(config.model, in_shape=data.input_shape), starts, data, first_k, device=device,
-                            progress=progress, desc=f"level 0: θ{k} of {len(starts)} stored runs")
+    results = train_stacked(
+        build(config.model, in_shape=data.input_shape),
+        starts,
+        data,
+        first_k,
+        device=device,
+        progress=progress,
+        desc=f"level 0: θ{k} of {len(starts)} stored runs",
+    )
     for run, result in zip(reusable, results):
         stored = run_key(reset.run_spec(run.condition, run.seed, 0))
         tensors = {name: store.tensors(stored, name) for name in ("mask", "final")}
-        store.save(run.key, config.run_spec(run.condition, run.seed, 0), store.summary(stored), store.curve(stored),
-                   {**tensors, "rewind": result.final})
+        store.save(
+            run.key,
+            config.run_spec(run.condition, run.seed, 0),
+            store.summary(stored),
+            store.curve(stored),
+            {**tensors, "rewind": result.final},
+        )
     return [run for run in todo if run not in reusable]
 
 
@@ -356,8 +400,9 @@ def collect(config: ExperimentConfig, store: Store) -> Results:
     for run in plan(config).runs:
         if not store.has(run.key):
             continue
-        ident = dict(model=config.model, dataset=config.dataset, condition=run.condition, seed=run.seed,
-                     round=run.round)
+        ident = dict(
+            model=config.model, dataset=config.dataset, condition=run.condition, seed=run.seed, round=run.round
+        )
         summary = store.summary(run.key)
         summaries.append({**ident, **summary})
         curves.append(store.curve(run.key).assign(**ident, percent_remaining=summary["percent_remaining"]))

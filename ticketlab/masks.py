@@ -87,8 +87,9 @@ class Mask(dict):
         try:
             return cls({n: m.to(torch.float32) for n, m in read_tensors(path).items()})
         except ValueError as err:
-            raise StoreError(f"{path} is not a saved Mask (damaged, or holds more than a dict of tensors): "
-                             f"{err}") from None
+            raise StoreError(
+                f"{path} is not a saved Mask (damaged, or holds more than a dict of tensors): {err}"
+            ) from None
 
     def clone(self) -> Mask:
         return Mask({n: m.clone() for n, m in self.items()})

@@ -82,16 +82,21 @@ class ModelSpec:
 
 IMAGES = ("mnist", "fashion-mnist", "cifar10")
 REGISTRY = {
-    "lenet": ModelSpec("LeNet-300-100", lambda shape: MLP((784, 300, 100, 10)), "mnist", ("mnist", "fashion-mnist"),
-                       lr=1.2e-3),
-    "conv2": ModelSpec("Conv-2", functools.partial(_conv_net, 2), "cifar10", IMAGES, lr=2e-4, conv_rate=0.10,
-                       default_shape=(3, 32, 32)),
-    "conv4": ModelSpec("Conv-4", functools.partial(_conv_net, 4), "cifar10", IMAGES, lr=3e-4, conv_rate=0.10,
-                       default_shape=(3, 32, 32)),
-    "conv6": ModelSpec("Conv-6", functools.partial(_conv_net, 6), "cifar10", IMAGES, lr=3e-4, conv_rate=0.15,
-                       default_shape=(3, 32, 32)),
-    "toy-mlp": ModelSpec("toy MLP", lambda shape: MLP((2, 32, 32, 2)), "moons", ("moons",), lr=1e-2,
-                         default_shape=(2,)),
+    "lenet": ModelSpec(
+        "LeNet-300-100", lambda shape: MLP((784, 300, 100, 10)), "mnist", ("mnist", "fashion-mnist"), lr=1.2e-3
+    ),
+    "conv2": ModelSpec(
+        "Conv-2", functools.partial(_conv_net, 2), "cifar10", IMAGES, lr=2e-4, conv_rate=0.10, default_shape=(3, 32, 32)
+    ),
+    "conv4": ModelSpec(
+        "Conv-4", functools.partial(_conv_net, 4), "cifar10", IMAGES, lr=3e-4, conv_rate=0.10, default_shape=(3, 32, 32)
+    ),
+    "conv6": ModelSpec(
+        "Conv-6", functools.partial(_conv_net, 6), "cifar10", IMAGES, lr=3e-4, conv_rate=0.15, default_shape=(3, 32, 32)
+    ),
+    "toy-mlp": ModelSpec(
+        "toy MLP", lambda shape: MLP((2, 32, 32, 2)), "moons", ("moons",), lr=1e-2, default_shape=(2,)
+    ),
 }
 MODELS = tuple(REGISTRY)
 
@@ -129,8 +134,11 @@ def glorot_init_(model: nn.Module, generator: torch.Generator | None = None) -> 
 
 def prunable_names(model_or_params) -> list[str]:
     """Names of the parameters that pruning may remove: every weight, never a bias."""
-    names = model_or_params.keys() if isinstance(model_or_params, dict) else (
-        n for n, _ in model_or_params.named_parameters())
+    names = (
+        model_or_params.keys()
+        if isinstance(model_or_params, dict)
+        else (n for n, _ in model_or_params.named_parameters())
+    )
     return [n for n in names if n.endswith(".weight")]
 
 

@@ -49,17 +49,23 @@ class Plan:
         stored = {run.key for run in self.runs if store.has(run.key)}
         per_round, done = Counter(r.round for r in self.runs), Counter(r.round for r in self.runs if r.key in stored)
         config = self.config
-        lines = [f"plan: {config.model} on {config.dataset}, {len(self.runs)} runs "
-                 f"({len(stored)} stored, {len(self.runs) - len(stored)} to train), "
-                 f"{config.iterations:,} iterations each, seeds {list(config.seeds)}"]
+        lines = [
+            f"plan: {config.model} on {config.dataset}, {len(self.runs)} runs "
+            f"({len(stored)} stored, {len(self.runs) - len(stored)} to train), "
+            f"{config.iterations:,} iterations each, seeds {list(config.seeds)}"
+        ]
         for round_ in sorted(per_round):
             conditions = sorted({r.condition for r in self.runs if r.round == round_}, key=config.conditions.index)
             count = per_round[round_]
-            lines.append(f"  level {round_:2d}: {count:4d} run{'s' if count != 1 else ' '}, {done[round_]:2d} stored  "
-                         f"({', '.join(conditions)})")
+            lines.append(
+                f"  level {round_:2d}: {count:4d} run{'s' if count != 1 else ' '}, {done[round_]:2d} stored  "
+                f"({', '.join(conditions)})"
+            )
         if hours_left is not None:
-            lines.append(f"estimated time to train what is left: {_duration(hours_left)} on this machine "
-                         f"(the bench's measured per-level costs)")
+            lines.append(
+                f"estimated time to train what is left: {_duration(hours_left)} on this machine "
+                f"(the bench's measured per-level costs)"
+            )
         return "\n".join(lines)
 
 

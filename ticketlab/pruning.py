@@ -20,7 +20,9 @@ SCORES = ("magnitude", "init-magnitude", "movement")
 
 def check_rate(rate: float, what: str = "pruning rate") -> float:
     if not 0.0 <= float(rate) < 1.0:
-        raise ConfigError(f"{what} {rate!r} is outside [0, 1): give the fraction of surviving weights to remove, e.g. 0.2")
+        raise ConfigError(
+            f"{what} {rate!r} is outside [0, 1): give the fraction of surviving weights to remove, e.g. 0.2"
+        )
     return float(rate)
 
 
@@ -28,7 +30,9 @@ def layer_rates(model_or_params, fc_rate: float = 0.2, conv_rate: float = 0.1) -
     """Per-layer rates as in the paper: fc layers at ``fc_rate``, convolutions at ``conv_rate``,
     the output layer at half of ``fc_rate``."""
     fc_rate, conv_rate = check_rate(fc_rate), check_rate(conv_rate, "conv pruning rate")
-    params = dict(model_or_params.named_parameters()) if hasattr(model_or_params, "named_parameters") else model_or_params
+    params = (
+        dict(model_or_params.named_parameters()) if hasattr(model_or_params, "named_parameters") else model_or_params
+    )
     rates = {n: (conv_rate if params[n].dim() == 4 else fc_rate) for n in prunable_names(params)}
     rates[output_layer_name(params)] = fc_rate / 2
     return rates
@@ -111,7 +115,9 @@ def counts_after_rounds(sizes: dict[str, int], rates: dict[str, float], rounds: 
         counts = {n: c - round(rates[n] * c) for n, c in counts.items()}
         empty = [n for n, c in counts.items() if c == 0]
         if empty:
-            raise ConfigError(f"{rounds} rounds would leave layer {empty[0]} with no weights; use at most {r} rounds or a lower rate")
+            raise ConfigError(
+                f"{rounds} rounds would leave layer {empty[0]} with no weights; use at most {r} rounds or a lower rate"
+            )
     return counts
 
 
@@ -126,14 +132,17 @@ def prune_one_shot(weights: dict, rates: dict[str, float], rounds: int, scores: 
 def prune_to_density(weights: dict, density: float, scores: dict | None = None) -> Mask:
     """Keep the same fraction ``density`` of the highest-scoring weights in every layer."""
     if not 0.0 < float(density) <= 1.0:
-        raise ConfigError(f"target density {density!r} is outside (0, 1]: give the fraction of weights to keep, e.g. 0.1")
+        raise ConfigError(
+            f"target density {density!r} is outside (0, 1]: give the fraction of weights to keep, e.g. 0.1"
+        )
     scores = scores or scores_for("magnitude", weights)
     dense = Mask.ones_like(weights)
     return Mask({n: keep_top(scores[n], m, max(1, round(density * m.numel()))) for n, m in dense.items()})
 
 
-def sparsity_ladder(model_name: str = "lenet", rounds: int = 20, fc_rate: float = 0.2,
-                    conv_rate: float | None = None) -> pd.DataFrame:
+def sparsity_ladder(
+    model_name: str = "lenet", rounds: int = 20, fc_rate: float = 0.2, conv_rate: float | None = None
+) -> pd.DataFrame:
     """Percent of weights remaining after each round, overall and per layer (the paper's ladder)."""
     params = dict(build(model_name).named_parameters())
     rates = layer_rates(params, fc_rate, conv_rate if conv_rate is not None else spec(model_name).conv_rate)

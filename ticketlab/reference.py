@@ -59,8 +59,9 @@ def configs(seeds=SEEDS) -> list[ExperimentConfig]:
     one-shot pruning at every other level (the tickets are shared, so they train once)."""
     seeds = tuple(seeds)
     main = ExperimentConfig.at_scale("paper", seeds=seeds, conditions=("ticket", "reinit", "random-prune"))
-    one_shot = ExperimentConfig.at_scale("paper", seeds=seeds, conditions=("ticket", "one-shot"),
-                                         control_rounds=ONE_SHOT_ROUNDS)
+    one_shot = ExperimentConfig.at_scale(
+        "paper", seeds=seeds, conditions=("ticket", "one-shot"), control_rounds=ONE_SHOT_ROUNDS
+    )
     return [main, one_shot]
 
 
@@ -68,8 +69,10 @@ def commands(seed: int) -> list[str]:
     """The command lines that train one part (what ``run_part`` does), for the provenance."""
     lines = []
     for config in configs((seed,)):
-        line = (f"python -m ticketlab run --model {config.model} --scale {config.scale} --seeds {seed} "
-                f"--rounds {config.rounds} --conditions {' '.join(config.conditions)}")
+        line = (
+            f"python -m ticketlab run --model {config.model} --scale {config.scale} --seeds {seed} "
+            f"--rounds {config.rounds} --conditions {' '.join(config.conditions)}"
+        )
         if config.control_rounds is not None:
             line += f" --control-rounds {' '.join(map(str, config.control_rounds))}"
         lines.append(line)
@@ -87,13 +90,22 @@ def run_part(seed: int, store: Store, progress: bool = True, device=None) -> dic
     return part_provenance(seed, start, time.time() - start, device)
 
 
-def part_provenance(seed: int, started: float, wall_s: float, device=None, commit: str | None = None,
-                    threads: int | None = None) -> dict:
+def part_provenance(
+    seed: int, started: float, wall_s: float, device=None, commit: str | None = None, threads: int | None = None
+) -> dict:
     """Where and how a part was made: commands, commit, machine, torch, threads, wall time."""
-    return dict(seeds=[seed], commands=commands(seed), commit=commit or _commit(), engine_version=ENGINE_VERSION,
-                cpu=_cpu_model(), device=str(device or "cpu"), torch=torch.__version__,
-                threads=threads or torch.get_num_threads(),
-                started=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)), wall_s=round(wall_s))
+    return dict(
+        seeds=[seed],
+        commands=commands(seed),
+        commit=commit or _commit(),
+        engine_version=ENGINE_VERSION,
+        cpu=_cpu_model(),
+        device=str(device or "cpu"),
+        torch=torch.__version__,
+        threads=threads or torch.get_num_threads(),
+        started=time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(started)),
+        wall_s=round(wall_s),
+    )
 
 
 def tables(store: Store, seeds) -> tuple[pd.DataFrame, pd.DataFrame]:
@@ -112,14 +124,17 @@ def export(store: Store, seeds, parts: list[dict], folder: Path = FOLDER) -> Pat
     counts = summary.groupby("seed").size()
     missing = [s for s in seeds if counts.get(s, 0) != expected]
     if missing:
-        raise DataError(f"seed {missing[0]} has {counts.get(missing[0], 0)} of its {expected} runs in {store.root}; "
-                        f"finish it first: python -m ticketlab reference run --seeds {missing[0]}")
+        raise DataError(
+            f"seed {missing[0]} has {counts.get(missing[0], 0)} of its {expected} runs in {store.root}; "
+            f"finish it first: python -m ticketlab reference run --seeds {missing[0]}"
+        )
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     summary.to_csv(folder / "summary.csv", index=False)
     curves = curves.astype({c: "float32" for c in ("val_loss", "test_loss")})
-    curves.to_csv(folder / "curves.csv.gz", index=False, float_format="%.6g",
-                  compression={"method": "gzip", "mtime": 0})
+    curves.to_csv(
+        folder / "curves.csv.gz", index=False, float_format="%.6g", compression={"method": "gzip", "mtime": 0}
+    )
     (folder / "provenance.json").write_text(json.dumps(_provenance(parts), indent=1) + "\n")
     _figure(summary).savefig(folder / FIGURE, dpi=100)
     return folder
@@ -138,12 +153,22 @@ def _figure(summary: pd.DataFrame):
 
 def _provenance(parts: list[dict]) -> dict:
     main, one_shot = configs()
-    return dict(description="Frankle & Carbin (2019), LeNet-300-100 on MNIST, the paper's protocol",
-                protocol=dict(iterations=main.iterations, lr=main.lr, batch_size=main.batch_size,
-                              eval_every=main.eval_every, test_every=main.test_every, rounds=main.rounds,
-                              prune_rate=main.prune_rate, rates=main.rates(), conditions=list(main.conditions),
-                              one_shot_rounds=list(one_shot.control_rounds)),
-                parts=sorted(parts, key=lambda p: p["seeds"]))
+    return dict(
+        description="Frankle & Carbin (2019), LeNet-300-100 on MNIST, the paper's protocol",
+        protocol=dict(
+            iterations=main.iterations,
+            lr=main.lr,
+            batch_size=main.batch_size,
+            eval_every=main.eval_every,
+            test_every=main.test_every,
+            rounds=main.rounds,
+            prune_rate=main.prune_rate,
+            rates=main.rates(),
+            conditions=list(main.conditions),
+            one_shot_rounds=list(one_shot.control_rounds),
+        ),
+        parts=sorted(parts, key=lambda p: p["seeds"]),
+    )
 
 
 # ----------------------------------------------------------------------------- loading
@@ -168,16 +193,18 @@ def load(folder: Path = FOLDER) -> Reference:
     files = [folder / name for name in ("summary.csv", "curves.csv.gz", "provenance.json")]
     absent = [f.name for f in files if not f.exists()]
     if absent:
-        raise DataError(f"the reference in {folder} lacks {', '.join(absent)}; "
-                        "export it with: python -m ticketlab reference export")
+        raise DataError(
+            f"the reference in {folder} lacks {', '.join(absent)}; export it with: python -m ticketlab reference export"
+        )
     return Reference(pd.read_csv(files[0]), pd.read_csv(files[1]), json.loads(files[2].read_text()))
 
 
 # ----------------------------------------------------------------------------- checking
 
 
-def check(reference: Reference | None = None, iterations: int = CHECK_ITERATIONS, progress: bool = False,
-          data=None) -> pd.DataFrame:
+def check(
+    reference: Reference | None = None, iterations: int = CHECK_ITERATIONS, progress: bool = False, data=None
+) -> pd.DataFrame:
     """Re-train seed 0's dense run (the whole protocol, since the level-1 mask needs its final
     weights) and the first ``iterations`` of its level-1 ticket; compare both curves with the
     reference up to ``iterations``. One row per run and metric: the largest gap and the tolerance."""
@@ -223,8 +250,14 @@ def compare_curves(trained: pd.DataFrame, shipped: pd.DataFrame, iterations: int
 
 def _train(config: ExperimentConfig, run: RunSpec, data, iterations: int, progress: bool):
     train = dataclasses.replace(config.train_config(), iterations=iterations)
-    return train_stacked(build(config.model, in_shape=data.input_shape), [run], data, train, progress=progress,
-                         desc=f"check: {iterations:,} iterations")[0]
+    return train_stacked(
+        build(config.model, in_shape=data.input_shape),
+        [run],
+        data,
+        train,
+        progress=progress,
+        desc=f"check: {iterations:,} iterations",
+    )[0]
 
 
 # ----------------------------------------------------------------------------- machine facts
@@ -232,8 +265,9 @@ def _train(config: ExperimentConfig, run: RunSpec, data, iterations: int, progre
 
 def _commit() -> str:
     try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True, text=True,
-                             timeout=10)
+        out = subprocess.run(
+            ["git", "rev-parse", "HEAD"], cwd=Path(__file__).parent, capture_output=True, text=True, timeout=10
+        )
         return out.stdout.strip() or "unknown"
     except (OSError, subprocess.SubprocessError):
         return "unknown"
@@ -253,10 +287,15 @@ def _cpu_model() -> str:
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("action", choices=("run", "export", "check"),
-                        help="run: train (or resume) parts and export them; export: write the tables of "
-                             "stored parts; check: re-train a slice and compare it with the shipped tables")
-    parser.add_argument("--seeds", type=int, nargs="+", default=list(SEEDS), help="parts to run or export (default 0-4)")
+    parser.add_argument(
+        "action",
+        choices=("run", "export", "check"),
+        help="run: train (or resume) parts and export them; export: write the tables of "
+        "stored parts; check: re-train a slice and compare it with the shipped tables",
+    )
+    parser.add_argument(
+        "--seeds", type=int, nargs="+", default=list(SEEDS), help="parts to run or export (default 0-4)"
+    )
     parser.add_argument("--store", default=None, help="results store (default: results/)")
     parser.add_argument("--out", default=str(FOLDER), help=f"folder of the tables (default {FOLDER})")
     parser.add_argument("--device", default=None, help="cpu, cuda or mps (default: the best available)")
@@ -267,8 +306,10 @@ def main(args: argparse.Namespace) -> int:
     if args.action == "check":
         table = check(load(Path(args.out)), progress=not args.no_progress)
         print(table.to_string(index=False))
-        print("reference check: " + ("the re-trained slice matches the shipped tables" if table["ok"].all()
-                                     else "MISMATCH beyond tolerance"))
+        print(
+            "reference check: "
+            + ("the re-trained slice matches the shipped tables" if table["ok"].all() else "MISMATCH beyond tolerance")
+        )
         return 0 if table["ok"].all() else 1
     store = Store(args.store)
     folder = Path(args.out)
@@ -279,8 +320,10 @@ def main(args: argparse.Namespace) -> int:
     if args.action == "export":
         missing = [s for s in args.seeds if (s,) not in parts]
         if missing:
-            raise DataError(f"no provenance for seed {missing[0]} in {folder}; train it with: "
-                            f"python -m ticketlab reference run --seeds {missing[0]}")
+            raise DataError(
+                f"no provenance for seed {missing[0]} in {folder}; train it with: "
+                f"python -m ticketlab reference run --seeds {missing[0]}"
+            )
         _export_parts(store, parts, folder)
         return 0
     for seed in args.seeds:  # export after every part, so that an interrupted run keeps what it finished

@@ -89,17 +89,27 @@ def side_by_side(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
 def dense_accuracy(summary: pd.DataFrame) -> dict:
     acc = _percent(analysis.dense_reference(summary))
     gap = abs(acc.mean - DENSE_ACC)
-    rule = (f"reproduced within {DENSE_BAND} pp of {DENSE_ACC}; partly within {DENSE_PARTLY_BAND} pp; "
-            "not further away")
-    return _row("dense network: test accuracy at early stop", f"{DENSE_ACC} ± 0.2%", STABILIZING, acc.format(2, "%"),
-                _grade(gap <= DENSE_BAND, gap <= DENSE_PARTLY_BAND), rule)
+    rule = f"reproduced within {DENSE_BAND} pp of {DENSE_ACC}; partly within {DENSE_PARTLY_BAND} pp; not further away"
+    return _row(
+        "dense network: test accuracy at early stop",
+        f"{DENSE_ACC} ± 0.2%",
+        STABILIZING,
+        acc.format(2, "%"),
+        _grade(gap <= DENSE_BAND, gap <= DENSE_PARTLY_BAND),
+        rule,
+    )
 
 
 def fastest_learning(summary: pd.DataFrame) -> dict:
-    claim, paper = "tickets learn fastest at (early stop vs dense)", f"{FASTEST_LEVEL}% remaining, {PERCENT_EARLIER:.0f}% earlier"
-    rule = (f"reproduced if the fastest level is within one level of {FASTEST_LEVEL}% and it stops "
-            f"{PERCENT_EARLIER - EARLIER_BAND:.0f}-{PERCENT_EARLIER + EARLIER_BAND:.0f}% earlier than dense; partly "
-            f"if tickets at {FASTEST_LEVEL}% stop earlier than dense at all; not otherwise")
+    claim, paper = (
+        "tickets learn fastest at (early stop vs dense)",
+        f"{FASTEST_LEVEL}% remaining, {PERCENT_EARLIER:.0f}% earlier",
+    )
+    rule = (
+        f"reproduced if the fastest level is within one level of {FASTEST_LEVEL}% and it stops "
+        f"{PERCENT_EARLIER - EARLIER_BAND:.0f}-{PERCENT_EARLIER + EARLIER_BAND:.0f}% earlier than dense; partly "
+        f"if tickets at {FASTEST_LEVEL}% stop earlier than dense at all; not otherwise"
+    )
     at = _level_row(analysis.relative_to_dense(summary), "ticket", FASTEST_LEVEL)
     if at is None:
         return _untested(claim, paper, f"{FC}, Fig. 3", FASTEST_LEVEL, rule)
@@ -108,98 +118,175 @@ def fastest_learning(summary: pd.DataFrame) -> dict:
     here = analysis.spread_of(at, "percent_earlier")
     near = _levels_apart(fastest.percent_remaining, FASTEST_LEVEL) <= 1
     verdict = _grade(near and abs(earlier.mean - PERCENT_EARLIER) <= EARLIER_BAND, here.mean > 0)
-    return _row(claim, paper, f"{FC}, Fig. 3", f"{fastest.percent_remaining:.1f}% remaining, "
-                f"{earlier.format(0, '% earlier')}", verdict, rule)
+    return _row(
+        claim,
+        paper,
+        f"{FC}, Fig. 3",
+        f"{fastest.percent_remaining:.1f}% remaining, {earlier.format(0, '% earlier')}",
+        verdict,
+        rule,
+    )
 
 
 def accuracy_peak(summary: pd.DataFrame) -> dict:
-    rule = (f"reproduced if the most accurate level is within one level of {PEAK_LEVEL}% with a gain of at "
-            f"least {PEAK_GAIN_PP} pp over dense and every seed above dense; partly if some level's mean "
-            "gain is above 0; not otherwise")
+    rule = (
+        f"reproduced if the most accurate level is within one level of {PEAK_LEVEL}% with a gain of at "
+        f"least {PEAK_GAIN_PP} pp over dense and every seed above dense; partly if some level's mean "
+        "gain is above 0; not otherwise"
+    )
     level = analysis.most_accurate_level(summary, "ticket")
     gain = analysis.spread_of(level, "acc_gain_pp")
     near = _levels_apart(level.percent_remaining, PEAK_LEVEL) <= 1
     verdict = _grade(near and gain.mean >= PEAK_GAIN_PP and gain.min > 0, gain.mean > 0)
-    return _row("ticket accuracy rises with pruning, peaks at", f"+{PEAK_GAIN_PP} pp or more near {PEAK_LEVEL}%",
-                f"{FC}, Fig. 3", f"{gain.format(2, ' pp')} at {level.percent_remaining:.1f}%", verdict, rule)
+    return _row(
+        "ticket accuracy rises with pruning, peaks at",
+        f"+{PEAK_GAIN_PP} pp or more near {PEAK_LEVEL}%",
+        f"{FC}, Fig. 3",
+        f"{gain.format(2, ' pp')} at {level.percent_remaining:.1f}%",
+        verdict,
+        rule,
+    )
 
 
 def back_to_dense(summary: pd.DataFrame) -> dict:
     claim, paper, source = "tickets are back to dense accuracy at", f"{BACK_LEVEL}%", f"{FC}, Section 2, Fig. 3"
-    rule = (f"reproduced if the mean gain over dense at {BACK_LEVEL}% is within ±{BACK_BAND_PP} pp; partly "
-            f"within ±{BACK_PARTLY_BAND_PP} pp; not further away")
-    return _gain_claim(summary, "ticket", BACK_LEVEL, claim, paper, source, rule,
-                       lambda g: _grade(abs(g.mean) <= BACK_BAND_PP, abs(g.mean) <= BACK_PARTLY_BAND_PP))
+    rule = (
+        f"reproduced if the mean gain over dense at {BACK_LEVEL}% is within ±{BACK_BAND_PP} pp; partly "
+        f"within ±{BACK_PARTLY_BAND_PP} pp; not further away"
+    )
+    return _gain_claim(
+        summary,
+        "ticket",
+        BACK_LEVEL,
+        claim,
+        paper,
+        source,
+        rule,
+        lambda g: _grade(abs(g.mean) <= BACK_BAND_PP, abs(g.mean) <= BACK_PARTLY_BAND_PP),
+    )
 
 
 def below_dense(summary: pd.DataFrame) -> dict:
     claim, paper, source = "tickets fall below dense accuracy at", f"{BELOW_LEVEL}%", f"{FC}, Section 2, Fig. 3"
     rule = f"reproduced if every seed is below dense at {BELOW_LEVEL}%; partly if the mean is; not otherwise"
-    return _gain_claim(summary, "ticket", BELOW_LEVEL, claim, paper, source, rule,
-                       lambda g: _grade(g.max < 0, g.mean < 0))
+    return _gain_claim(
+        summary, "ticket", BELOW_LEVEL, claim, paper, source, rule, lambda g: _grade(g.max < 0, g.mean < 0)
+    )
 
 
 def reinit_below_dense(summary: pd.DataFrame) -> dict:
     claim, paper, source = "reinitialised tickets are below dense accuracy at", f"{REINIT_LEVEL}%", f"{FC}, Fig. 4"
     rule = f"reproduced if every seed is below dense at {REINIT_LEVEL}%; partly if the mean is; not otherwise"
-    return _gain_claim(summary, "reinit", REINIT_LEVEL, claim, paper, source, rule,
-                       lambda g: _grade(g.max < 0, g.mean < 0))
+    return _gain_claim(
+        summary, "reinit", REINIT_LEVEL, claim, paper, source, rule, lambda g: _grade(g.max < 0, g.mean < 0)
+    )
 
 
 def ticket_vs_reinit(summary: pd.DataFrame) -> list[dict]:
     source = f"{FC}, Fig. 4"
-    speed_rule = (f"reproduced if the ticket reaches minimum validation loss at least {REINIT_SPEEDUP_NEEDED}x "
-                  f"sooner at {REINIT_LEVEL}% with every seed sooner; partly if sooner on average; not otherwise")
-    gain_rule = (f"reproduced if the ticket is at least {REINIT_GAIN_PP / 2} pp more accurate at {REINIT_LEVEL}% "
-                 "with every seed more accurate; partly if more accurate on average; not otherwise")
-    speed_claim, speed_paper = "ticket vs reinit: minimum validation loss, times sooner", f"{REINIT_SPEEDUP}x at {REINIT_LEVEL}%"
+    speed_rule = (
+        f"reproduced if the ticket reaches minimum validation loss at least {REINIT_SPEEDUP_NEEDED}x "
+        f"sooner at {REINIT_LEVEL}% with every seed sooner; partly if sooner on average; not otherwise"
+    )
+    gain_rule = (
+        f"reproduced if the ticket is at least {REINIT_GAIN_PP / 2} pp more accurate at {REINIT_LEVEL}% "
+        "with every seed more accurate; partly if more accurate on average; not otherwise"
+    )
+    speed_claim, speed_paper = (
+        "ticket vs reinit: minimum validation loss, times sooner",
+        f"{REINIT_SPEEDUP}x at {REINIT_LEVEL}%",
+    )
     gain_claim, gain_paper = "ticket vs reinit: test accuracy gain", f"about +{REINIT_GAIN_PP} pp at {REINIT_LEVEL}%"
     at = _comparison(summary, "reinit", REINIT_LEVEL)
     if at is None:
-        return [_untested(speed_claim, speed_paper, source, REINIT_LEVEL, speed_rule),
-                _untested(gain_claim, gain_paper, source, REINIT_LEVEL, gain_rule)]
+        return [
+            _untested(speed_claim, speed_paper, source, REINIT_LEVEL, speed_rule),
+            _untested(gain_claim, gain_paper, source, REINIT_LEVEL, gain_rule),
+        ]
     where = f" at {at.percent_remaining:.1f}%"
     speed, gain = at.speedup, at.acc_gain_pp
-    return [_row(speed_claim, speed_paper, source, speed.format(2, "x") + where,
-                 _grade(speed.mean >= REINIT_SPEEDUP_NEEDED and speed.min > 1, speed.mean > 1), speed_rule),
-            _row(gain_claim, gain_paper, source, gain.format(2, " pp") + where,
-                 _grade(gain.mean >= REINIT_GAIN_PP / 2 and gain.min > 0, gain.mean > 0), gain_rule)]
+    return [
+        _row(
+            speed_claim,
+            speed_paper,
+            source,
+            speed.format(2, "x") + where,
+            _grade(speed.mean >= REINIT_SPEEDUP_NEEDED and speed.min > 1, speed.mean > 1),
+            speed_rule,
+        ),
+        _row(
+            gain_claim,
+            gain_paper,
+            source,
+            gain.format(2, " pp") + where,
+            _grade(gain.mean >= REINIT_GAIN_PP / 2 and gain.min > 0, gain.mean > 0),
+            gain_rule,
+        ),
+    ]
 
 
 def ticket_vs_random_mask(summary: pd.DataFrame) -> dict:
-    claim, paper = "ticket vs random pruning (same layer sizes): accuracy gain", f"+{RANDOM_GAIN_PP} pp at {RANDOM_LEVEL}%"
-    rule = (f"reproduced if the ticket is at least {RANDOM_GAIN_PP / 2} pp more accurate at {RANDOM_LEVEL}% with "
-            "every seed more accurate; partly if more accurate on average; not otherwise")
+    claim, paper = (
+        "ticket vs random pruning (same layer sizes): accuracy gain",
+        f"+{RANDOM_GAIN_PP} pp at {RANDOM_LEVEL}%",
+    )
+    rule = (
+        f"reproduced if the ticket is at least {RANDOM_GAIN_PP / 2} pp more accurate at {RANDOM_LEVEL}% with "
+        "every seed more accurate; partly if more accurate on average; not otherwise"
+    )
     at = _comparison(summary, "random-prune", RANDOM_LEVEL)
     if at is None:
         return _untested(claim, paper, STABILIZING, RANDOM_LEVEL, rule)
     gain = at.acc_gain_pp
-    return _row(claim, paper, STABILIZING, f"{gain.format(2, ' pp')} at {at.percent_remaining:.1f}%",
-                _grade(gain.mean >= RANDOM_GAIN_PP / 2 and gain.min > 0, gain.mean > 0), rule)
+    return _row(
+        claim,
+        paper,
+        STABILIZING,
+        f"{gain.format(2, ' pp')} at {at.percent_remaining:.1f}%",
+        _grade(gain.mean >= RANDOM_GAIN_PP / 2 and gain.min > 0, gain.mean > 0),
+        rule,
+    )
 
 
 def iterative_vs_one_shot(summary: pd.DataFrame) -> dict:
-    claim, paper, source = "iterative beats one-shot pruning at small sizes: accuracy gain", \
-        f"iterative better below {ONE_SHOT_SMALL}%", f"{FC}, Fig. 4c"
-    rule = (f"at the sparsest one-shot level below {ONE_SHOT_SMALL}%: reproduced if every seed's iterative ticket "
-            "is more accurate than its one-shot one; partly if the mean is; not otherwise")
+    claim, paper, source = (
+        "iterative beats one-shot pruning at small sizes: accuracy gain",
+        f"iterative better below {ONE_SHOT_SMALL}%",
+        f"{FC}, Fig. 4c",
+    )
+    rule = (
+        f"at the sparsest one-shot level below {ONE_SHOT_SMALL}%: reproduced if every seed's iterative ticket "
+        "is more accurate than its one-shot one; partly if the mean is; not otherwise"
+    )
     small = analysis.levels(summary, "one-shot").query("percent_remaining < @ONE_SHOT_SMALL")
     if small.empty:
         return _untested(claim, paper, source, ONE_SHOT_SMALL, rule, below=True)
     at = analysis.compare_at(summary, "one-shot", float(small["percent_remaining"].min()))
     gain = at.acc_gain_pp
-    return _row(claim, paper, source, f"{gain.format(2, ' pp')} at {at.percent_remaining:.1f}%",
-                _grade(gain.min > 0, gain.mean > 0), rule)
+    return _row(
+        claim,
+        paper,
+        source,
+        f"{gain.format(2, ' pp')} at {at.percent_remaining:.1f}%",
+        _grade(gain.min > 0, gain.mean > 0),
+        rule,
+    )
 
 
 def generalisation(summary: pd.DataFrame) -> dict:
     """The train-test gap at the end of training: the paper's tickets generalise better (Fig. 4)."""
-    claim, paper, source = "tickets generalise better: smaller train-test gap at the end", \
-        f"smaller than dense at {GAP_LEVEL}%", f"{FC}, Fig. 4"
-    rule = (f"the gap is training minus test accuracy at the last iteration; at {GAP_LEVEL}%: reproduced if every "
-            "seed's ticket has a smaller gap than its dense network; partly if the mean is smaller; not otherwise")
+    claim, paper, source = (
+        "tickets generalise better: smaller train-test gap at the end",
+        f"smaller than dense at {GAP_LEVEL}%",
+        f"{FC}, Fig. 4",
+    )
+    rule = (
+        f"the gap is training minus test accuracy at the last iteration; at {GAP_LEVEL}%: reproduced if every "
+        "seed's ticket has a smaller gap than its dense network; partly if the mean is smaller; not otherwise"
+    )
     runs = summary.dropna(subset=["final_train_acc", "final_test_acc"]).assign(
-        gap_pp=lambda t: 100 * (t["final_train_acc"] - t["final_test_acc"]))
+        gap_pp=lambda t: 100 * (t["final_train_acc"] - t["final_test_acc"])
+    )
     tickets = runs[runs["condition"] == "ticket"]
     round_ = _round_at(tickets, "ticket", GAP_LEVEL) if len(tickets) else None
     dense = tickets[tickets["round"] == 0].set_index("seed")["gap_pp"]
@@ -208,8 +295,14 @@ def generalisation(summary: pd.DataFrame) -> dict:
     at = tickets[tickets["round"] == round_].set_index("seed")["gap_pp"]
     narrower = Spread.of((dense - at).dropna())
     percent = float(tickets.loc[tickets["round"] == round_, "percent_remaining"].iloc[0])
-    return _row(claim, paper, source, f"{narrower.format(2, ' pp')} narrower at {percent:.1f}%",
-                _grade(narrower.n > 0 and narrower.min > 0, narrower.mean > 0), rule)
+    return _row(
+        claim,
+        paper,
+        source,
+        f"{narrower.format(2, ' pp')} narrower at {percent:.1f}%",
+        _grade(narrower.n > 0 and narrower.min > 0, narrower.mean > 0),
+        rule,
+    )
 
 
 # ----------------------------------------------------------------------------- helpers
@@ -243,8 +336,9 @@ def _gain_claim(summary, condition, percent, claim, paper, source, rule, grade) 
     if at is None:
         return _untested(claim, paper, source, percent, rule)
     gain = analysis.spread_of(at, "acc_gain_pp")
-    return _row(claim, paper, source, f"{gain.format(2, ' pp')} vs dense at {at.percent_remaining:.1f}%",
-                grade(gain), rule)
+    return _row(
+        claim, paper, source, f"{gain.format(2, ' pp')} vs dense at {at.percent_remaining:.1f}%", grade(gain), rule
+    )
 
 
 def _comparison(summary: pd.DataFrame, control: str, percent: float):

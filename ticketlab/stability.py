@@ -41,13 +41,22 @@ def interpolate(start: dict[str, torch.Tensor], end: dict[str, torch.Tensor], al
         raise ConfigError(f"cannot interpolate weights of different networks: {sorted(set(start) ^ set(end))}")
     bad = [n for n in start if start[n].shape != end[n].shape]
     if bad:
-        raise ConfigError(f"cannot interpolate: {bad[0]} has shape {tuple(start[bad[0]].shape)} at one end and "
-                          f"{tuple(end[bad[0]].shape)} at the other")
+        raise ConfigError(
+            f"cannot interpolate: {bad[0]} has shape {tuple(start[bad[0]].shape)} at one end and "
+            f"{tuple(end[bad[0]].shape)} at the other"
+        )
     return {n: torch.lerp(start[n], end[n], float(alpha)) for n in start}
 
 
-def error_along_path(model: nn.Module, a: dict[str, torch.Tensor], b: dict[str, torch.Tensor], x: torch.Tensor,
-                     y: torch.Tensor, alphas=None, mask: Mask | None = None) -> pd.DataFrame:
+def error_along_path(
+    model: nn.Module,
+    a: dict[str, torch.Tensor],
+    b: dict[str, torch.Tensor],
+    x: torch.Tensor,
+    y: torch.Tensor,
+    alphas=None,
+    mask: Mask | None = None,
+) -> pd.DataFrame:
     """Loss and error (1 − accuracy) on (x, y) at each α of the line from ``a`` (α=0) to ``b`` (α=1).
 
     ``alphas`` defaults to ``PATH_POINTS`` evenly spaced values from 0 to 1. With a ``mask`` both end
@@ -87,9 +96,16 @@ def error_barrier(path: pd.DataFrame, column: str = "error") -> float:
     return float(inside.max() - 0.5 * (ends[0].iloc[0] + ends[1].iloc[0]))
 
 
-def spawn_pair(model: nn.Module | str, start: dict[str, torch.Tensor], data: Splits, config: TrainConfig,
-               mask: Mask | None = None, data_seeds: tuple[int, int] = (0, 1), device=None,
-               progress: bool = False) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
+def spawn_pair(
+    model: nn.Module | str,
+    start: dict[str, torch.Tensor],
+    data: Splits,
+    config: TrainConfig,
+    mask: Mask | None = None,
+    data_seeds: tuple[int, int] = (0, 1),
+    device=None,
+    progress: bool = False,
+) -> tuple[dict[str, torch.Tensor], dict[str, torch.Tensor]]:
     """Train two copies of ``model`` from the same ``start`` weights (θ0 or a rewind point θk) and
     ``mask`` with the data orders of ``data_seeds``; return both final weights.
 
@@ -108,9 +124,18 @@ def spawn_pair(model: nn.Module | str, start: dict[str, torch.Tensor], data: Spl
     return first.final, second.final
 
 
-def instability(model: nn.Module | str, start: dict[str, torch.Tensor], data: Splits, config: TrainConfig,
-                mask: Mask | None = None, data_seeds: tuple[int, int] = (0, 1), split: str = "test",
-                alphas=None, device=None, progress: bool = False) -> tuple[float, pd.DataFrame]:
+def instability(
+    model: nn.Module | str,
+    start: dict[str, torch.Tensor],
+    data: Splits,
+    config: TrainConfig,
+    mask: Mask | None = None,
+    data_seeds: tuple[int, int] = (0, 1),
+    split: str = "test",
+    alphas=None,
+    device=None,
+    progress: bool = False,
+) -> tuple[float, pd.DataFrame]:
     """Instability analysis from ``start`` in one call: ``spawn_pair``, then the error barrier on
     ``split`` (the paper reports test error; nothing is selected on it) and the path it came from."""
     if split not in SPLITS:

@@ -52,7 +52,9 @@ class Store:
         try:
             (self.root / "runs").mkdir(parents=True, exist_ok=True)
         except OSError as err:
-            raise StoreError(f"cannot create results folder {self.root}: {err.strerror}; pass a writable folder") from None
+            raise StoreError(
+                f"cannot create results folder {self.root}: {err.strerror}; pass a writable folder"
+            ) from None
         if not os.access(self.root, os.W_OK):
             raise StoreError(f"results folder {self.root} is not writable; pass a writable folder")
 
@@ -95,8 +97,10 @@ class Store:
     def save(self, key: str, spec: dict, summary: dict, curve: pd.DataFrame, tensors: dict[str, dict]) -> None:
         """Write a run's files, then its summary (the 'finished' marker) with their checksums."""
         folder = self.path(key)
-        files = {"spec.json": json.dumps(spec, indent=1, sort_keys=True).encode(),
-                 "curve.csv": curve.to_csv(index=False).encode()}
+        files = {
+            "spec.json": json.dumps(spec, indent=1, sort_keys=True).encode(),
+            "curve.csv": curve.to_csv(index=False).encode(),
+        }
         files.update({f"{name}.safetensors": tensors_to_bytes(state) for name, state in tensors.items()})
         for name, data in files.items():
             atomic_write_bytes(folder / name, data)
@@ -145,8 +149,10 @@ class Store:
         try:
             return read_tensors(path)
         except ValueError as err:
-            raise StoreError(f"stored file {path} is damaged or holds more than tensors ({err}); "
-                             f"delete {folder} and run again to recompute it") from None
+            raise StoreError(
+                f"stored file {path} is damaged or holds more than tensors ({err}); "
+                f"delete {folder} and run again to recompute it"
+            ) from None
 
     def _check(self, folder: Path) -> str | None:
         try:

@@ -32,7 +32,7 @@ from .errors import ConfigError
 from .masks import Mask
 from .models import MLP
 
-# Part of every run key (lottery's and explore's): bump it whenever a change can alter any stored
+# Part of every run key (lottery's and course.experiments'): bump it whenever a change can alter any stored
 # run's numbers or fields, so that runs of an older engine are never loaded beside new ones.
 # tests/test_engine_version.py holds a tiny run's numbers for this version and fails when they
 # change without a bump. 2: the training set's accuracy and loss at the last iteration are recorded.
@@ -190,15 +190,18 @@ class _SparseFirstLayer:
         self.x = x.transpose(1, 2).reshape(k * inp, x.shape[1])
         with warnings.catch_warnings():  # "sparse CSR support is in beta": measured here, not the user's concern
             warnings.simplefilter("ignore", UserWarning)
-            self.weight = torch.sparse_csr_tensor(self.crow, self.col, self.values, (k * out, k * inp),
-                                                  check_invariants=False)
+            self.weight = torch.sparse_csr_tensor(
+                self.crow, self.col, self.values, (k * out, k * inp), check_invariants=False
+            )
         h = torch.sparse.mm(self.weight, self.x).view(k, out, -1).add_(bias.unsqueeze(2))
         return h.transpose(1, 2).contiguous()
 
     def backward(self, grad: torch.Tensor) -> None:
         """Weight gradient at the CSR entries only, from the output gradient (K, B, out)."""
         k, out, _ = self.shape
-        sampled = torch.sparse.sampled_addmm(self.weight, grad.transpose(1, 2).reshape(k * out, -1), self.x.t(), beta=0.0)
+        sampled = torch.sparse.sampled_addmm(
+            self.weight, grad.transpose(1, 2).reshape(k * out, -1), self.x.t(), beta=0.0
+        )
         self.grads.copy_(sampled.values())
 
     def sync(self, dense: torch.Tensor) -> None:
@@ -256,8 +259,12 @@ class _Stack:
         time: ``torch.func.vmap`` would turn K convolutions into one grouped convolution whose
         rounding depends on K, so a run's numbers would depend on its neighbours."""
         k = next(iter(params.values())).shape[0]
-        return torch.stack([functional_call(self.model, {n: p[i] for n, p in params.items()}, (x if shared else x[i],))
-                            for i in range(k)])
+        return torch.stack(
+            [
+                functional_call(self.model, {n: p[i] for n, p in params.items()}, (x if shared else x[i],))
+                for i in range(k)
+            ]
+        )
 
     def gradients(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         """Fill ``self.grads`` with the gradient of Σ_k mean cross-entropy of run k on its batch
@@ -284,8 +291,11 @@ class _Stack:
             if i == 0 and self.sparse:
                 h = self.sparse.forward(x, self.params[f"{layer}.bias"])
             else:
-                h = torch.baddbmm(self.params[f"{layer}.bias"].unsqueeze(1), activations[-1],
-                                  self.params[f"{layer}.weight"].transpose(1, 2))
+                h = torch.baddbmm(
+                    self.params[f"{layer}.bias"].unsqueeze(1),
+                    activations[-1],
+                    self.params[f"{layer}.weight"].transpose(1, 2),
+                )
             activations.append(h.relu_() if i < len(self.layers) - 1 else h)
         logits = activations.pop()
         grad = torch.softmax(logits, -1)  # d(mean CE)/d(logits) = (softmax - one_hot) / B
@@ -341,7 +351,7 @@ class _Stack:
         loss = torch.zeros(k, device=x.device)
         correct = torch.zeros(k, device=x.device)
         for start in range(0, len(x), chunk):
-            xb, yb = x[start:start + chunk], y[start:start + chunk]
+            xb, yb = x[start : start + chunk], y[start : start + chunk]
             logits = self.forward_shared(params, xb)  # (K, C, n)
             loss += F.cross_entropy(logits, yb.expand(k, -1), reduction="none").sum(1)
             correct += (logits.argmax(1) == yb).sum(1)
@@ -363,9 +373,21 @@ def _fused_adam_failure(device: torch.device, dtype: torch.dtype, lr: float, wei
         return f"torch {torch.__version__} has no torch._fused_adam_"
     p = torch.zeros(ALIGN, dtype=dtype, device=device)
     try:
-        fused([p], [torch.ones_like(p)], [torch.zeros_like(p)], [torch.zeros_like(p)], [],
-              [torch.ones((), dtype=torch.float32, device=device)], lr=lr, beta1=BETA1, beta2=BETA2,
-              weight_decay=weight_decay, eps=EPS, amsgrad=False, maximize=False)
+        fused(
+            [p],
+            [torch.ones_like(p)],
+            [torch.zeros_like(p)],
+            [torch.zeros_like(p)],
+            [],
+            [torch.ones((), dtype=torch.float32, device=device)],
+            lr=lr,
+            beta1=BETA1,
+            beta2=BETA2,
+            weight_decay=weight_decay,
+            eps=EPS,
+            amsgrad=False,
+            maximize=False,
+        )
     except (NotImplementedError, RuntimeError) as error:
         message = (str(error).strip().splitlines() or [""])[0]
         return f"torch._fused_adam_ refused {device.type} {dtype} ({type(error).__name__}: {message})"
@@ -400,13 +422,20 @@ class _Adam:
     (LeNet's Adam step took 5.3 against 0.4 ms on the 2-core machine) and a one-line warning says so.
     """
 
-    def __init__(self, params: list[torch.Tensor], grads: list[torch.Tensor], masks: list[torch.Tensor | None],
-                 config: TrainConfig):
+    def __init__(
+        self,
+        params: list[torch.Tensor],
+        grads: list[torch.Tensor],
+        masks: list[torch.Tensor | None],
+        config: TrainConfig,
+    ):
         self.params = [p.detach() for p in params]
         self.grads = grads
         self.exp_avgs = [torch.zeros_like(p) for p in self.params]
-        self.exp_avg_sqs = [torch.zeros_like(p) if m is None else torch.zeros_like(p).masked_fill_(m == 0, math.inf)
-                            for p, m in zip(self.params, masks)]
+        self.exp_avg_sqs = [
+            torch.zeros_like(p) if m is None else torch.zeros_like(p).masked_fill_(m == 0, math.inf)
+            for p, m in zip(self.params, masks)
+        ]
         # one step counter that every parameter's entry points to (the fused kernel only reads it):
         # ``_foreach_add_`` over one counter per parameter cost 85 us a step, 4.5% of a one-run step
         self.step_count = torch.zeros((), dtype=torch.float32, device=self.params[0].device)
@@ -418,8 +447,12 @@ class _Adam:
         self.fused = failure is None
         if failure and failure not in _FALLBACK_WARNED:
             _FALLBACK_WARNED.add(failure)
-            warnings.warn(f"ticketlab: {failure}; training uses Adam written with public torch ops instead "
-                          "(the same update, slower)", RuntimeWarning, stacklevel=2)
+            warnings.warn(
+                f"ticketlab: {failure}; training uses Adam written with public torch ops instead "
+                "(the same update, slower)",
+                RuntimeWarning,
+                stacklevel=2,
+            )
 
     def step(self) -> None:
         self.step_count.add_(1)
@@ -427,9 +460,21 @@ class _Adam:
         if not self.fused:
             self._public_step()
             return
-        torch._fused_adam_(self.params, self.grads, self.exp_avgs, self.exp_avg_sqs, [], self.steps,
-                           lr=self.lr, beta1=BETA1, beta2=BETA2, weight_decay=self.weight_decay, eps=EPS,
-                           amsgrad=False, maximize=False)
+        torch._fused_adam_(
+            self.params,
+            self.grads,
+            self.exp_avgs,
+            self.exp_avg_sqs,
+            [],
+            self.steps,
+            lr=self.lr,
+            beta1=BETA1,
+            beta2=BETA2,
+            weight_decay=self.weight_decay,
+            eps=EPS,
+            amsgrad=False,
+            maximize=False,
+        )
 
     @torch.no_grad()
     def _public_step(self) -> None:
@@ -442,8 +487,8 @@ class _Adam:
         divides inf by inf, so no NaN can appear (unless a gradient is itself inf or NaN, which
         the fused kernel would spread the same way).
         """
-        bias_correction1 = 1 - BETA1 ** self.steps_taken
-        bias_correction2_sqrt = math.sqrt(1 - BETA2 ** self.steps_taken)
+        bias_correction1 = 1 - BETA1**self.steps_taken
+        bias_correction2_sqrt = math.sqrt(1 - BETA2**self.steps_taken)
         step_size = self.lr / bias_correction1
         for param, grad, exp_avg, exp_avg_sq in zip(self.params, self.grads, self.exp_avgs, self.exp_avg_sqs):
             if self.weight_decay != 0:
@@ -477,9 +522,17 @@ class _BatchOrder:
         return batch  # (K, batch_size)
 
 
-def train_stacked(model: nn.Module, runs: list[RunSpec], data: Splits, config: TrainConfig,
-                  rewind_iteration: int | None = None, device=None, progress: bool = True,
-                  desc: str = "training", track_updates: bool = False) -> list[RunResult]:
+def train_stacked(
+    model: nn.Module,
+    runs: list[RunSpec],
+    data: Splits,
+    config: TrainConfig,
+    rewind_iteration: int | None = None,
+    device=None,
+    progress: bool = True,
+    desc: str = "training",
+    track_updates: bool = False,
+) -> list[RunResult]:
     """Train every run in ``runs`` (same architecture) together and return one result per run.
 
     ``rewind_iteration`` keeps each run's weights at that iteration (for late resetting);
@@ -495,14 +548,17 @@ def train_stacked(model: nn.Module, runs: list[RunSpec], data: Splits, config: T
         groups = [[k for k in range(len(runs)) if sparse[k] == flag] for flag in (False, True)]
         results = {}
         for group in groups:
-            trained = train_stacked(model, [runs[k] for k in group], data, config, rewind_iteration, device, progress,
-                                    desc, track_updates)
+            trained = train_stacked(
+                model, [runs[k] for k in group], data, config, rewind_iteration, device, progress, desc, track_updates
+            )
             results.update(zip(group, trained))
         return [results[k] for k in range(len(runs))]
     stack = _Stack(model, runs, device, sparse=sparse[0])
     x_train, y_train = data.x_train.to(device), data.y_train.to(device)
-    splits = {"val": (data.x_val.to(device), data.y_val.to(device)),
-              "test": (data.x_test.to(device), data.y_test.to(device))}
+    splits = {
+        "val": (data.x_val.to(device), data.y_val.to(device)),
+        "test": (data.x_test.to(device), data.y_test.to(device)),
+    }
     order = _BatchOrder(len(x_train), config.batch_size, [r.data_seed for r in runs], device)
     optimizer = _Adam(*stack.optimized(), config)
     tracker = _EarlyStop(stack, len(runs))
@@ -584,9 +640,17 @@ def _evaluate_point(stack, splits, iteration, with_test, tracker) -> list[dict]:
     tracker.update(iteration, val_loss)
     test_loss, test_acc = stack.evaluate(*splits["test"]) if with_test else (None, None)
     nan = float("nan")
-    return [{"run": k, "iteration": iteration, "val_loss": val_loss[k].item(), "val_acc": val_acc[k].item(),
-             "test_loss": test_loss[k].item() if with_test else nan, "test_acc": test_acc[k].item() if with_test else nan}
-            for k in range(len(val_loss))]
+    return [
+        {
+            "run": k,
+            "iteration": iteration,
+            "val_loss": val_loss[k].item(),
+            "val_acc": val_acc[k].item(),
+            "test_loss": test_loss[k].item() if with_test else nan,
+            "test_acc": test_acc[k].item() if with_test else nan,
+        }
+        for k in range(len(val_loss))
+    ]
 
 
 def _results(stack, splits, rows, tracker, rewinds) -> list[RunResult]:
@@ -598,22 +662,25 @@ def _results(stack, splits, rows, tracker, rewinds) -> list[RunResult]:
     results = []
     for k in range(len(es_loss)):
         curve = curves[curves.run == k].drop(columns="run").reset_index(drop=True)
-        results.append(RunResult(
-            curve=curve,
-            early_stop_iteration=int(tracker.best_iteration[k]),
-            test_acc_at_early_stop=float(es_acc[k]),
-            test_loss_at_early_stop=float(es_loss[k]),
-            final_test_acc=float(curve["test_acc"].iloc[-1]),
-            final_train_acc=float(train_acc[k]),
-            final_train_loss=float(train_loss[k]),
-            final=stack.snapshot(k),
-            rewind=rewinds[k] if rewinds else None,
-        ))
+        results.append(
+            RunResult(
+                curve=curve,
+                early_stop_iteration=int(tracker.best_iteration[k]),
+                test_acc_at_early_stop=float(es_acc[k]),
+                test_loss_at_early_stop=float(es_loss[k]),
+                final_test_acc=float(curve["test_acc"].iloc[-1]),
+                final_train_acc=float(train_acc[k]),
+                final_train_loss=float(train_loss[k]),
+                final=stack.snapshot(k),
+                rewind=rewinds[k] if rewinds else None,
+            )
+        )
     return results
 
 
-def train_one(model: nn.Module, mask: Mask, data: Splits, config: TrainConfig, data_seed: int,
-              progress: bool = False) -> RunResult:
+def train_one(
+    model: nn.Module, mask: Mask, data: Splits, config: TrainConfig, data_seed: int, progress: bool = False
+) -> RunResult:
     """The textbook loop for a single network (a reference for tests of ``train_stacked``).
 
     Same protocol and the same batch order as ``train_stacked`` for the same ``data_seed``.
@@ -635,12 +702,16 @@ def train_one(model: nn.Module, mask: Mask, data: Splits, config: TrainConfig, d
     curve = pd.DataFrame(rows)
     best = int(curve["val_loss"].idxmin())
     train_loss, train_acc = evaluate(model, dict(model.named_parameters()), data.x_train, data.y_train)
-    return RunResult(curve=curve, early_stop_iteration=int(curve["iteration"][best]),
-                     test_acc_at_early_stop=float(curve["test_acc"][best]),
-                     test_loss_at_early_stop=float(curve["test_loss"][best]),
-                     final_test_acc=float(curve["test_acc"].iloc[-1]), final_train_acc=train_acc,
-                     final_train_loss=train_loss,
-                     final={n: p.detach().clone() for n, p in model.named_parameters()})
+    return RunResult(
+        curve=curve,
+        early_stop_iteration=int(curve["iteration"][best]),
+        test_acc_at_early_stop=float(curve["test_acc"][best]),
+        test_loss_at_early_stop=float(curve["test_loss"][best]),
+        final_test_acc=float(curve["test_acc"].iloc[-1]),
+        final_train_acc=train_acc,
+        final_train_loss=train_loss,
+        final={n: p.detach().clone() for n, p in model.named_parameters()},
+    )
 
 
 @torch.no_grad()
@@ -654,10 +725,10 @@ def _evaluate_model(model: nn.Module, data: Splits, iteration: int) -> dict:
     return row
 
 
-
 @torch.no_grad()
-def evaluate(model: nn.Module, weights: dict[str, torch.Tensor], x: torch.Tensor, y: torch.Tensor,
-             mask: Mask | None = None) -> tuple[float, float]:
+def evaluate(
+    model: nn.Module, weights: dict[str, torch.Tensor], x: torch.Tensor, y: torch.Tensor, mask: Mask | None = None
+) -> tuple[float, float]:
     """Mean cross-entropy and accuracy of ``model`` with ``weights`` (times ``mask``) on (x, y)."""
     params = {n: (w * mask[n] if mask is not None and n in mask else w) for n, w in weights.items()}
     logits = functional_call(model, params, (x,))

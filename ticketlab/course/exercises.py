@@ -19,8 +19,15 @@ from ..masks import Mask
 from ..models import build, output_layer_name, prunable_names
 from ..pruning import counts_after_rounds, keep_top, prune_magnitude
 
-__all__ = ["CheckResult", "check_magnitude_prune", "check_reset", "check_early_stop", "check_random_prune",
-           "check_percent_remaining", "lenet_percent_remaining"]
+__all__ = [
+    "CheckResult",
+    "check_magnitude_prune",
+    "check_reset",
+    "check_early_stop",
+    "check_random_prune",
+    "check_percent_remaining",
+    "lenet_percent_remaining",
+]
 
 NOT_IMPLEMENTED = "not implemented yet: fill in the function above"
 
@@ -75,14 +82,18 @@ def _shape(t: torch.Tensor) -> str:
 def _as_mask(answer, like: torch.Tensor, where: str) -> torch.Tensor:
     """The answer as a float 0/1 tensor of ``like``'s shape, or a verdict saying why not."""
     if not isinstance(answer, torch.Tensor):
-        raise _Verdict(f"{where}, you returned a {type(answer).__name__}; return a torch.Tensor of shape {_shape(like)}")
+        raise _Verdict(
+            f"{where}, you returned a {type(answer).__name__}; return a torch.Tensor of shape {_shape(like)}"
+        )
     if answer.shape != like.shape:
         raise _Verdict(f"{where}, your mask has shape {_shape(answer)}, expected {_shape(like)}")
     values = answer.float()
     if not ((values == 0) | (values == 1)).all():
         odd = values[(values != 0) & (values != 1)][0].item()
-        raise _Verdict(f"{where}, your mask has values other than 0 and 1 (e.g. {odd:.3g}); "
-                       "return the mask, not the masked weights")
+        raise _Verdict(
+            f"{where}, your mask has values other than 0 and 1 (e.g. {odd:.3g}); "
+            "return the mask, not the masked weights"
+        )
     return values
 
 
@@ -112,12 +123,16 @@ def _run_magnitude_prune(fn) -> str:
         weight, mask = _prune_case(shape, pruned, generator)
         surviving = int(mask.sum())
         where = f"on a {_shape(weight)} weight with {surviving} surviving and rate {rate}"
-        expected = prune_magnitude({"layer.weight": weight}, Mask({"layer.weight": mask}), {"layer.weight": rate})["layer.weight"]
+        expected = prune_magnitude({"layer.weight": weight}, Mask({"layer.weight": mask}), {"layer.weight": rate})[
+            "layer.weight"
+        ]
         answer = _as_mask(_ask(fn, where, weight.clone(), mask.clone(), rate), mask, where)
         if not torch.equal(answer, expected):
             raise _Verdict(f"{where} {_diagnose_prune(answer, expected, weight, mask, rate)}")
-    return (f"correct on {len(PRUNE_CASES)} random layers: "
-            "the smallest |w| among the survivors go, round(rate × surviving) of them")
+    return (
+        f"correct on {len(PRUNE_CASES)} random layers: "
+        "the smallest |w| among the survivors go, round(rate × surviving) of them"
+    )
 
 
 def _diagnose_prune(answer, expected, weight, mask, rate) -> str:
@@ -126,22 +141,30 @@ def _diagnose_prune(answer, expected, weight, mask, rate) -> str:
     if revived:
         return f"you revived {revived} weights that were already pruned: a pruned weight stays pruned (new mask ≤ old mask)"
     if kept == surviving - round(rate * mask.numel()) != keep:
-        return (f"you kept {kept} weights, expected {keep}: you removed rate × all {mask.numel()} weights "
-                f"({round(rate * mask.numel())}) instead of rate × the {surviving} survivors ({surviving - keep})")
+        return (
+            f"you kept {kept} weights, expected {keep}: you removed rate × all {mask.numel()} weights "
+            f"({round(rate * mask.numel())}) instead of rate × the {surviving} survivors ({surviving - keep})"
+        )
     if kept == surviving:
         return f"you kept {kept} weights, expected {keep}: you removed none; remove round(rate × surviving) = {surviving - keep}"
     if kept != keep:
-        return (f"you kept {kept} weights, expected {keep}: remove round(rate × surviving) = round({rate} × {surviving}) "
-                f"= {surviving - keep} weights (you removed {surviving - kept}; check your rounding)")
+        return (
+            f"you kept {kept} weights, expected {keep}: remove round(rate × surviving) = round({rate} × {surviving}) "
+            f"= {surviving - keep} weights (you removed {surviving - kept}; check your rounding)"
+        )
     if torch.equal(answer, keep_top(weight, mask, keep)):
-        return ("you pruned by the signed value w, so negative weights went first (the `w < eps` bug that froze "
-                "every negative weight in a popular repository): rank by |w|")
+        return (
+            "you pruned by the signed value w, so negative weights went first (the `w < eps` bug that froze "
+            "every negative weight in a popular repository): rank by |w|"
+        )
     if torch.equal(answer, keep_top(-weight.abs(), mask, keep)):
         return "you kept the smallest |w| and removed the largest: magnitude pruning removes the smallest"
     removed = weight[(mask == 1) & (answer == 0) & (expected == 1)].abs().max().item()
     still = weight[(answer == 1) & (expected == 0)].abs().min().item()
-    return (f"you kept the right number ({kept}) but removed a weight with |w| = {removed:.3f} "
-            f"while keeping one with |w| = {still:.3f}")
+    return (
+        f"you kept the right number ({kept}) but removed a weight with |w| = {removed:.3f} "
+        f"while keeping one with |w| = {still:.3f}"
+    )
 
 
 # --- reset to θ0 ---------------------------------------------------------------------------------
@@ -183,8 +206,10 @@ def _run_reset(fn) -> str:
 def _check_inputs_unchanged(given, originals, where: str) -> None:
     for label, passed, original in zip(("trained", "init", "mask"), given, originals, strict=True):
         if any(not torch.equal(passed[n], original[n]) for n in original):
-            raise _Verdict(f"{where}, your function changed `{label}` in place; build new tensors "
-                           f"(e.g. init[name] * mask[name]) so θ0 stays intact for the next round")
+            raise _Verdict(
+                f"{where}, your function changed `{label}` in place; build new tensors "
+                f"(e.g. init[name] * mask[name]) so θ0 stays intact for the next round"
+            )
 
 
 def _check_reset_answer(answer, expected, trained, init, mask, where: str) -> None:
@@ -216,8 +241,11 @@ def _reset_problem(name, got, want, trained, init, mask) -> str | None:
         return f"bias {name} differs from θ0: reset it to init[{name!r}]"
     pruned, kept = mask == 0, mask == 1
     if not _same(got[pruned], torch.zeros_like(got[pruned])):
-        source = "their θ0 values" if _same(got[pruned], init[pruned]) else (
-            "their trained values" if _same(got[pruned], trained[pruned]) else "non-zero values")
+        source = (
+            "their θ0 values"
+            if _same(got[pruned], init[pruned])
+            else ("their trained values" if _same(got[pruned], trained[pruned]) else "non-zero values")
+        )
         return f"the {int(pruned.sum())} pruned weights of {name} have {source}: pruned weights must be 0 (multiply by the mask)"
     if _same(got[kept], trained[kept]):
         return f"the surviving weights of {name} kept their trained values θj: reset them to θ0"
@@ -226,6 +254,7 @@ def _reset_problem(name, got, want, trained, init, mask) -> str | None:
 
 
 # --- early-stop iteration ------------------------------------------------------------------------
+
 
 def _bowl(n: int, bottom: int, generator: torch.Generator) -> torch.Tensor:
     """A noisy V-shaped curve whose unique minimum is at index ``bottom``."""
@@ -239,9 +268,14 @@ def _curve_case(n: int, tie: bool, generator: torch.Generator) -> pd.DataFrame:
     val = _bowl(n, k_val, generator)
     if tie:
         val[k_tie] = val[k_val]
-    return pd.DataFrame({"iteration": 100 * torch.arange(n).numpy(), "val_loss": val.numpy(),
-                         "test_loss": _bowl(n, k_test, generator).numpy(),
-                         "test_acc": (1.08 - _bowl(n, k_acc, generator)).numpy()})
+    return pd.DataFrame(
+        {
+            "iteration": 100 * torch.arange(n).numpy(),
+            "val_loss": val.numpy(),
+            "test_loss": _bowl(n, k_test, generator).numpy(),
+            "test_acc": (1.08 - _bowl(n, k_acc, generator)).numpy(),
+        }
+    )
 
 
 def check_early_stop(fn) -> CheckResult:
@@ -283,11 +317,15 @@ def _diagnose_early_stop(answer: float, curve: pd.DataFrame) -> str:
     if answer == curve["val_loss"].idxmin():
         return "that is the row number; return the value in the `iteration` column of that row"
     if answer == iterations[curve["test_loss"].idxmin()]:
-        return ("that is where the *test* loss is lowest; early stopping must use the validation loss only "
-                "(choosing on test data leaks it)")
+        return (
+            "that is where the *test* loss is lowest; early stopping must use the validation loss only "
+            "(choosing on test data leaks it)"
+        )
     if answer == iterations[curve["test_acc"].idxmax()]:
-        return ("that is where the *test* accuracy is highest; early stopping uses the validation loss "
-                "(reporting the best test accuracy is selection on test data)")
+        return (
+            "that is where the *test* accuracy is highest; early stopping uses the validation loss "
+            "(reporting the best test accuracy is selection on test data)"
+        )
     ties = iterations[curve["val_loss"] == best].tolist()
     if len(ties) > 1 and answer == ties[-1]:
         return f"val_loss reaches its minimum at iterations {ties}: take the first"
@@ -321,19 +359,25 @@ def _run_random_prune(fn) -> str:
         if torch.equal(first, mask):
             raise _Verdict(f"{where}, you returned the same mask: the control draws new random positions")
         if not torch.equal(first, _draw(fn, mask, seed=0, where=where)):
-            raise _Verdict(f"{where}, two calls with identically seeded generators gave different masks: draw your "
-                           "random numbers from `generator` (e.g. torch.randperm(n, generator=generator))")
+            raise _Verdict(
+                f"{where}, two calls with identically seeded generators gave different masks: draw your "
+                "random numbers from `generator` (e.g. torch.randperm(n, generator=generator))"
+            )
     _check_coverage(fn, RANDOM_CASES[0])
-    return (f"correct on {len(RANDOM_CASES)} random masks: "
-            "same number of survivors, fresh reproducible positions anywhere in the layer")
+    return (
+        f"correct on {len(RANDOM_CASES)} random masks: "
+        "same number of survivors, fresh reproducible positions anywhere in the layer"
+    )
 
 
 def _draw(fn, mask: torch.Tensor, seed: int, where: str) -> torch.Tensor:
     answer = _as_mask(_ask(fn, where, mask.clone(), torch.Generator().manual_seed(seed)), mask, where)
     kept, keep = int(answer.sum()), int(mask.sum())
     if kept != keep:
-        raise _Verdict(f"{where}, you kept {kept} weights, expected exactly {keep}: a coin flip per weight (Bernoulli) "
-                       "only matches on average; pick exactly that many positions, e.g. torch.randperm")
+        raise _Verdict(
+            f"{where}, you kept {kept} weights, expected exactly {keep}: a coin flip per weight (Bernoulli) "
+            "only matches on average; pick exactly that many positions, e.g. torch.randperm"
+        )
     return answer
 
 
@@ -347,12 +391,16 @@ def _check_coverage(fn, case) -> None:
     draws = torch.stack([_draw(fn, mask, seed, where) for seed in range(COVERAGE_DRAWS)])
     never = int((draws.sum(0) == 0).sum())
     if never:
-        raise _Verdict(f"{where}, {never} of the {mask.numel()} positions never survived in {COVERAGE_DRAWS} draws "
-                       "with different seeds: every weight of the layer must be able to survive")
+        raise _Verdict(
+            f"{where}, {never} of the {mask.numel()} positions never survived in {COVERAGE_DRAWS} draws "
+            "with different seeds: every weight of the layer must be able to survive"
+        )
     distinct = len(torch.unique(draws.flatten(1), dim=0))
     if distinct < COVERAGE_DRAWS - 5:
-        raise _Verdict(f"{where}, {COVERAGE_DRAWS} draws with different seeds gave only {distinct} different masks: "
-                       "every placement of the survivors must be possible (shuffling whole rows or columns is not enough)")
+        raise _Verdict(
+            f"{where}, {COVERAGE_DRAWS} draws with different seeds gave only {distinct} different masks: "
+            "every placement of the survivors must be possible (shuffling whole rows or columns is not enough)"
+        )
 
 
 # --- percent of LeNet remaining ---------------------------------------------------------------------
@@ -390,8 +438,10 @@ def _run_percent_remaining(fn) -> str:
             raise _Verdict(f"{where}, you returned a {type(answer).__name__}; return one number (a percent)")
         expected = lenet_percent_remaining(rounds, rate, output_rate)
         if abs(float(answer) - expected) > PERCENT_TOLERANCE:
-            raise _Verdict(f"{where} you answered {float(answer):.3f}%, expected {expected:.3f}%: "
-                           f"{_diagnose_percent(float(answer), rounds, rate, output_rate)}")
+            raise _Verdict(
+                f"{where} you answered {float(answer):.3f}%, expected {expected:.3f}%: "
+                f"{_diagnose_percent(float(answer), rounds, rate, output_rate)}"
+            )
     example = lenet_percent_remaining(20, 0.2, 0.1)
     return f"correct on {len(PERCENT_CASES)} cases, e.g. {example:.1f}% of LeNet remains after 20 rounds"
 
@@ -403,8 +453,10 @@ def _diagnose_percent(answer: float, rounds: int, rate: float, output_rate: floa
         return abs(answer - value) <= PERCENT_TOLERANCE
 
     if near(100 * (1 - rate) ** rounds):
-        return (f"you pruned the output layer at {rate} too; it loses {output_rate} per round (half the rate in the paper). "
-                "It holds only 1,000 of LeNet's 266,200 weights, so the difference is small but real")
+        return (
+            f"you pruned the output layer at {rate} too; it loses {output_rate} per round (half the rate in the paper). "
+            "It holds only 1,000 of LeNet's 266,200 weights, so the difference is small but real"
+        )
     if near(100 * (1 - rate * rounds)):
         return "you subtracted rate × rounds; each round removes a fraction of the *remaining* weights, so (1 − rate) compounds"
     if near(expected / 100):

@@ -44,16 +44,32 @@ def _digest(tensors: dict[str, torch.Tensor]) -> str:
     return digest.hexdigest()[:16]
 
 
-def _stack_spec(purpose: str, model: str, runs: list[RunSpec], data: datasets.Splits, config: TrainConfig,
-                track_updates: bool) -> dict:
+def _stack_spec(
+    purpose: str, model: str, runs: list[RunSpec], data: datasets.Splits, config: TrainConfig, track_updates: bool
+) -> dict:
     """The JSON-able facts that define a stack of runs (its store key is their hash)."""
-    return dict(version=ENGINE_VERSION, purpose=purpose, model=model, dataset=data.name, track_updates=track_updates,
-                **asdict(config),
-                runs=[dict(init=_digest(r.init), mask=_digest(r.mask), data_seed=r.data_seed) for r in runs])
+    return dict(
+        version=ENGINE_VERSION,
+        purpose=purpose,
+        model=model,
+        dataset=data.name,
+        track_updates=track_updates,
+        **asdict(config),
+        runs=[dict(init=_digest(r.init), mask=_digest(r.mask), data_seed=r.data_seed) for r in runs],
+    )
 
 
-def train_or_load(runs: list[RunSpec], data: datasets.Splits, config: TrainConfig, *, model: str, purpose: str,
-                  store: Store | None = None, track_updates: bool = False, progress: bool = True) -> list[RunResult]:
+def train_or_load(
+    runs: list[RunSpec],
+    data: datasets.Splits,
+    config: TrainConfig,
+    *,
+    model: str,
+    purpose: str,
+    store: Store | None = None,
+    track_updates: bool = False,
+    progress: bool = True,
+) -> list[RunResult]:
     """``training.train_stacked`` with memory: the results of the same runs are loaded from the store.
 
     ``purpose`` names the experiment in the stored spec; the key also covers a digest of every
@@ -65,8 +81,15 @@ def train_or_load(runs: list[RunSpec], data: datasets.Splits, config: TrainConfi
     if not store.has(key):
         with store.claim([key]):  # another process may have trained them while we waited
             if not store.has(key):
-                results = train_stacked(build(model, in_shape=data.input_shape), runs, data, config,
-                                        progress=progress, desc=purpose, track_updates=track_updates)
+                results = train_stacked(
+                    build(model, in_shape=data.input_shape),
+                    runs,
+                    data,
+                    config,
+                    progress=progress,
+                    desc=purpose,
+                    track_updates=track_updates,
+                )
                 _save_stack(store, key, spec, results)
     return _load_stack(store, key, len(runs))
 
@@ -87,9 +110,14 @@ def _load_stack(store: Store, key: str, count: int) -> list[RunResult]:
     results = []
     for k in range(count):
         fields = {f: v for f, v in summary["runs"][k].items() if f != "val_loss_min"}
-        results.append(RunResult(curve=curves[curves["run"] == k].drop(columns="run").reset_index(drop=True),
-                                 final=store.tensors(key, f"final_{k}"), **fields,
-                                 squared_updates=store.tensors(key, f"squared_updates_{k}") if tracked else None))
+        results.append(
+            RunResult(
+                curve=curves[curves["run"] == k].drop(columns="run").reset_index(drop=True),
+                final=store.tensors(key, f"final_{k}"),
+                **fields,
+                squared_updates=store.tensors(key, f"squared_updates_{k}") if tracked else None,
+            )
+        )
     return results
 
 
@@ -100,11 +128,21 @@ def tree_summary(named_trees: dict, data) -> pd.DataFrame:
     """Size and accuracy on each split of fitted trees (``trees.TreeData`` splits), one row per tree."""
     from . import trees  # here, not at the top: scikit-learn takes a second to import and only notebook 01 needs it
 
-    splits = {"train": (data.X_train, data.y_train), "validation": (data.X_val, data.y_val),
-              "test": (data.X_test, data.y_test)}
-    return pd.DataFrame([{"tree": name, "leaves": trees.n_leaves(tree),
-                          **{f"{split} accuracy": tree.score(x, y) for split, (x, y) in splits.items()}}
-                         for name, tree in named_trees.items()])
+    splits = {
+        "train": (data.X_train, data.y_train),
+        "validation": (data.X_val, data.y_val),
+        "test": (data.X_test, data.y_test),
+    }
+    return pd.DataFrame(
+        [
+            {
+                "tree": name,
+                "leaves": trees.n_leaves(tree),
+                **{f"{split} accuracy": tree.score(x, y) for split, (x, y) in splits.items()},
+            }
+            for name, tree in named_trees.items()
+        ]
+    )
 
 
 # ----------------------------------------------------------------------------- one-shot pruning (01)
@@ -171,16 +209,30 @@ class OneShotPruner:
         rows = []
         for method, round_ in tqdm(pairs, desc="pruning and evaluating", disable=not progress, leave=False):
             point = self.evaluate(method, round_)
-            rows.append(dict(method=method, round=round_, percent_remaining=point.percent_remaining,
-                             accuracy=point.accuracy, loss=point.loss))
+            rows.append(
+                dict(
+                    method=method,
+                    round=round_,
+                    percent_remaining=point.percent_remaining,
+                    accuracy=point.accuracy,
+                    loss=point.loss,
+                )
+            )
         return pd.DataFrame(rows)
 
 
-def one_shot_pruner(dense: RunResult, init: dict[str, torch.Tensor], config: lottery.ExperimentConfig,
-                    x: torch.Tensor, y: torch.Tensor) -> OneShotPruner:
+def one_shot_pruner(
+    dense: RunResult, init: dict[str, torch.Tensor], config: lottery.ExperimentConfig, x: torch.Tensor, y: torch.Tensor
+) -> OneShotPruner:
     """The pruner of notebook 01 for a dense run trained with ``track_updates=True``."""
-    return OneShotPruner(build(config.model, in_shape=tuple(x.shape[1:])), dense.final,
-                         method_scores(dense, init, config.lr), config.rates(), x, y)
+    return OneShotPruner(
+        build(config.model, in_shape=tuple(x.shape[1:])),
+        dense.final,
+        method_scores(dense, init, config.lr),
+        config.rates(),
+        x,
+        y,
+    )
 
 
 # ----------------------------------------------------------------------------- the hypothesis (02)
@@ -193,8 +245,15 @@ def log10_subnetworks(total: int, kept: int) -> float:
     return (math.lgamma(total + 1) - math.lgamma(kept + 1) - math.lgamma(total - kept + 1)) / math.log(10)
 
 
-def loss_along_line(model: nn.Module, start: dict[str, torch.Tensor], end: dict[str, torch.Tensor],
-                    x: torch.Tensor, y: torch.Tensor, alphas, mask: Mask | None = None) -> pd.DataFrame:
+def loss_along_line(
+    model: nn.Module,
+    start: dict[str, torch.Tensor],
+    end: dict[str, torch.Tensor],
+    x: torch.Tensor,
+    y: torch.Tensor,
+    alphas,
+    mask: Mask | None = None,
+) -> pd.DataFrame:
     """Loss and accuracy of (1-α)·start + α·end for each α, under ``mask`` if given.
 
     α = 0 is the initialisation, α = 1 the trained network; α outside [0, 1] looks past both.
@@ -212,8 +271,15 @@ def toy_config(scale: str) -> lottery.ExperimentConfig:
     round. It prunes 40% per round (the paper: 20%) to reach sparse levels in 8 short rounds."""
     quick = scale == "smoke"
     return lottery.ExperimentConfig.at_scale(scale, model="toy-mlp").replace(
-        iterations=200 if quick else 500, eval_every=25, test_every=None, rounds=3 if quick else 8, prune_rate=0.4,
-        seeds=(0, 1, 2, 3), conditions=("ticket", "reinit"), control_rounds=None)
+        iterations=200 if quick else 500,
+        eval_every=25,
+        test_every=None,
+        rounds=3 if quick else 8,
+        prune_rate=0.4,
+        seeds=(0, 1, 2, 3),
+        conditions=("ticket", "reinit"),
+        control_rounds=None,
+    )
 
 
 @dataclass(frozen=True)
@@ -240,16 +306,24 @@ class ToyTickets:
         """Dense network, ticket and reinitialised ticket of ``seed`` at ``round_``."""
         rounds = range(1, self.results.config.rounds + 1)
         if (seed, round_) not in self.reinit_finals:
-            raise ConfigError(f"no toy ticket for seed {seed}, round {round_}; seeds "
-                              f"{', '.join(map(str, self.results.config.seeds))}, rounds {rounds.start}..{rounds.stop - 1}")
+            raise ConfigError(
+                f"no toy ticket for seed {seed}, round {round_}; seeds "
+                f"{', '.join(map(str, self.results.config.seeds))}, rounds {rounds.start}..{rounds.stop - 1}"
+            )
         model = build("toy-mlp")
         mask = self.results.mask(seed, round_)
         percent = mask.percent_remaining
-        networks = [("dense network (100%)", "dense", self.results.final_weights(seed, 0), None),
-                    (f"winning ticket ({percent:.1f}%)", "ticket", self.results.final_weights(seed, round_), mask),
-                    (f"random reinit ({percent:.1f}%)", "reinit", self.reinit_finals[seed, round_], mask)]
-        return [Panel(label, condition, weights, mask, evaluate(model, weights, self.data.x_test, self.data.y_test, mask)[1])
-                for label, condition, weights, mask in networks]
+        networks = [
+            ("dense network (100%)", "dense", self.results.final_weights(seed, 0), None),
+            (f"winning ticket ({percent:.1f}%)", "ticket", self.results.final_weights(seed, round_), mask),
+            (f"random reinit ({percent:.1f}%)", "reinit", self.reinit_finals[seed, round_], mask),
+        ]
+        return [
+            Panel(
+                label, condition, weights, mask, evaluate(model, weights, self.data.x_test, self.data.y_test, mask)[1]
+            )
+            for label, condition, weights, mask in networks
+        ]
 
 
 def toy_tickets(config: lottery.ExperimentConfig, store: Store | None = None, progress: bool = True) -> ToyTickets:
@@ -258,8 +332,15 @@ def toy_tickets(config: lottery.ExperimentConfig, store: Store | None = None, pr
     pairs = [(s, r) for r in range(1, config.rounds + 1) for s in config.seeds]
     runs = [lottery.start_of(config, results.store, "reinit", s, r) for s, r in pairs]
     data = datasets.load(config.dataset)
-    finals = train_or_load(runs, data, config.train_config(), model=config.model, purpose="toy reinit weights",
-                           store=results.store, progress=progress)
+    finals = train_or_load(
+        runs,
+        data,
+        config.train_config(),
+        model=config.model,
+        purpose="toy reinit weights",
+        store=results.store,
+        progress=progress,
+    )
     return ToyTickets(results, {pair: f.final for pair, f in zip(pairs, finals)}, data)
 
 

@@ -33,8 +33,16 @@ VENDORED = (
 )
 # What nbconvert's MathJax configuration (TeX in, CommonHTML out) loads: the whole package is
 # 73 MB, mostly fonts and output formats a deck never uses.
-MATHJAX_PARTS = ("MathJax.js", "config/TeX-AMS_CHTML-full.js", "extensions", "jax/input/TeX", "jax/element",
-                 "jax/output/CommonHTML", "fonts/HTML-CSS/TeX/woff", "localization/en")
+MATHJAX_PARTS = (
+    "MathJax.js",
+    "config/TeX-AMS_CHTML-full.js",
+    "extensions",
+    "jax/input/TeX",
+    "jax/element",
+    "jax/output/CommonHTML",
+    "fonts/HTML-CSS/TeX/woff",
+    "localization/en",
+)
 NPM_PACKAGES = ("reveal.js", "requirejs", "jquery", "mathjax")
 
 # Cell tags for notebook authors: a figure slide shows the figure, not the code that drew it.
@@ -75,8 +83,9 @@ def build_decks(notebooks_dir, out_dir) -> list[Path]:
     plus the local scripts in ``<out>/reveal.js/``; returns the decks' paths."""
     notebooks = sorted(Path(notebooks_dir).glob("*.ipynb"))
     if not notebooks:
-        raise ConfigError(f"no notebooks (*.ipynb) in {notebooks_dir}; "
-                          "give the folder that holds them, e.g. --notebooks notebooks/")
+        raise ConfigError(
+            f"no notebooks (*.ipynb) in {notebooks_dir}; give the folder that holds them, e.g. --notebooks notebooks/"
+        )
     exporter = _exporter()
     out = writable_folder(out_dir)
     copy_scripts(out / ASSETS)
@@ -134,8 +143,15 @@ def _exporter():
         from traitlets.config import Config
     except ImportError:
         raise TicketlabError("nbconvert is not installed: run `pip install -e '.[dev]'` (or `make venv`)") from None
-    tags = Config({"TagRemovePreprocessor": {"enabled": True, "remove_cell_tags": set(REMOVE_CELL_TAGS),
-                                             "remove_input_tags": set(HIDE_INPUT_TAGS)}})
+    tags = Config(
+        {
+            "TagRemovePreprocessor": {
+                "enabled": True,
+                "remove_cell_tags": set(REMOVE_CELL_TAGS),
+                "remove_input_tags": set(HIDE_INPUT_TAGS),
+            }
+        }
+    )
     return SlidesExporter(
         config=tags,
         raw_template=OFFLINE_TEMPLATE,

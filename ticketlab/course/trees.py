@@ -67,15 +67,22 @@ def tree_data(seed: int = 0) -> TreeData:
     and judged on a test split that played no part in the choice."""
     seed = _check_seed(seed)
     X, y = make_classification(
-        n_samples=N_SAMPLES, n_features=N_FEATURES, n_informative=3, n_redundant=2,
-        flip_y=LABEL_NOISE, random_state=seed,
+        n_samples=N_SAMPLES,
+        n_features=N_FEATURES,
+        n_informative=3,
+        n_redundant=2,
+        flip_y=LABEL_NOISE,
+        random_state=seed,
     )
-    X_train, X_rest, y_train, y_rest = train_test_split(
-        X, y, train_size=TRAIN_FRACTION, random_state=seed, stratify=y)
-    X_val, X_test, y_val, y_test = train_test_split(
-        X_rest, y_rest, test_size=0.5, random_state=seed, stratify=y_rest)
+    X_train, X_rest, y_train, y_rest = train_test_split(X, y, train_size=TRAIN_FRACTION, random_state=seed, stratify=y)
+    X_val, X_test, y_val, y_test = train_test_split(X_rest, y_rest, test_size=0.5, random_state=seed, stratify=y_rest)
     return TreeData(
-        X_train, y_train, X_val, y_val, X_test, y_test,
+        X_train,
+        y_train,
+        X_val,
+        y_val,
+        X_test,
+        y_test,
         feature_names=tuple(f"x{i}" for i in range(N_FEATURES)),
         class_names=("class 0", "class 1"),
     )
@@ -105,8 +112,15 @@ def cost_complexity_path(data: TreeData, seed: int = 0) -> pd.DataFrame:
     rows = []
     for alpha in alphas:
         tree = fit_tree(data, ccp_alpha=float(alpha), seed=seed)
-        rows.append((float(alpha), n_leaves(tree), tree.score(data.X_train, data.y_train),
-                     tree.score(data.X_val, data.y_val), tree.score(data.X_test, data.y_test)))
+        rows.append(
+            (
+                float(alpha),
+                n_leaves(tree),
+                tree.score(data.X_train, data.y_train),
+                tree.score(data.X_val, data.y_val),
+                tree.score(data.X_test, data.y_test),
+            )
+        )
     return pd.DataFrame(rows, columns=list(PATH_COLUMNS))
 
 
@@ -117,8 +131,10 @@ def select_alpha(path_df: pd.DataFrame) -> float:
     optimistic estimate instead of an honest one."""
     missing = {"alpha", "n_leaves", "val_acc"} - set(path_df.columns)
     if path_df.empty or missing:
-        raise ConfigError(f"path_df needs rows and the columns alpha, n_leaves, val_acc; "
-                          f"missing {sorted(missing)} with {len(path_df)} rows")
+        raise ConfigError(
+            f"path_df needs rows and the columns alpha, n_leaves, val_acc; "
+            f"missing {sorted(missing)} with {len(path_df)} rows"
+        )
     ranked = path_df.sort_values(["val_acc", "n_leaves"], ascending=[False, True], kind="stable")
     return float(ranked["alpha"].iloc[0])
 
@@ -149,8 +165,7 @@ def _check_validation_set(tree, X_val, y_val) -> None:
     if not isinstance(tree, DecisionTreeClassifier) or not hasattr(tree, "tree_"):
         raise ConfigError(f"tree={type(tree).__name__} must be a fitted DecisionTreeClassifier")
     if len(X_val) == 0 or len(X_val) != len(y_val):
-        raise ConfigError(f"X_val has {len(X_val)} rows and y_val {len(y_val)}; "
-                          "they must be equal and > 0")
+        raise ConfigError(f"X_val has {len(X_val)} rows and y_val {len(y_val)}; they must be equal and > 0")
 
 
 def reduced_error_prune(tree: DecisionTreeClassifier, X_val, y_val) -> DecisionTreeClassifier:
@@ -190,15 +205,16 @@ def pruning_curve_figure(path_df: pd.DataFrame, chosen_alpha: float | None = Non
     chosen_alpha = select_alpha(path_df) if chosen_alpha is None else chosen_alpha
     chosen = path_df[np.isclose(path_df["alpha"], chosen_alpha, rtol=1e-9, atol=0)]
     if chosen.empty:
-        raise ConfigError(f"chosen_alpha={chosen_alpha!r} is not an alpha of path_df "
-                          f"(range {path_df['alpha'].min():.3g} to {path_df['alpha'].max():.3g})")
+        raise ConfigError(
+            f"chosen_alpha={chosen_alpha!r} is not an alpha of path_df "
+            f"(range {path_df['alpha'].min():.3g} to {path_df['alpha'].max():.3g})"
+        )
     fig, ax = plt.subplots(figsize=(7, 4.5), layout="constrained")
     by_size = path_df.sort_values("n_leaves")
     for column, label in (("train_acc", "train"), ("val_acc", "validation"), ("test_acc", "test")):
         ax.plot(by_size["n_leaves"], by_size[column], marker="o", markersize=3, label=label)
     leaves = int(chosen["n_leaves"].iloc[0])
-    ax.axvline(leaves, color="grey", linestyle="--",
-               label=f"chosen on validation: {leaves} leaves")
+    ax.axvline(leaves, color="grey", linestyle="--", label=f"chosen on validation: {leaves} leaves")
     ax.set_xscale("log")
     ax.set_xlabel("number of leaves (log scale)")
     ax.set_ylabel("accuracy")
@@ -213,20 +229,34 @@ def _panel_title(name: str, tree: DecisionTreeClassifier, data: TreeData) -> str
     return f"{name}: {n_leaves(tree)} leaves, test accuracy {accuracy:.2f}"
 
 
-def trees_side_by_side(full_tree: DecisionTreeClassifier, pruned_tree: DecisionTreeClassifier,
-                       data: TreeData) -> Figure:
+def trees_side_by_side(
+    full_tree: DecisionTreeClassifier, pruned_tree: DecisionTreeClassifier, data: TreeData
+) -> Figure:
     """Figure 1: the big bushy unpruned tree next to the small pruned one.
 
     The full tree is drawn whole but tiny — its shape is the point, not its labels; the
     pruned tree is drawn large enough to read its splits."""
     fig, (ax_full, ax_pruned) = plt.subplots(1, 2, figsize=(16, 7))
     fig.subplots_adjust(left=0.01, right=0.99, bottom=0.04, top=0.88, wspace=0.04)
-    names = dict(feature_names=list(data.feature_names), class_names=list(data.class_names),
-                 filled=True, impurity=False, label="none", proportion=True, precision=2)
+    names = dict(
+        feature_names=list(data.feature_names),
+        class_names=list(data.class_names),
+        filled=True,
+        impurity=False,
+        label="none",
+        proportion=True,
+        precision=2,
+    )
     plot_tree(full_tree, ax=ax_full, fontsize=1, **names)
     plot_tree(pruned_tree, ax=ax_pruned, fontsize=7, **names)
-    fig.text(0.99, 0.01, "Each box: split rule, share of training samples, class shares, "
-             "majority class. Colour: majority class.", ha="right", va="bottom", fontsize=9)
+    fig.text(
+        0.99,
+        0.01,
+        "Each box: split rule, share of training samples, class shares, majority class. Colour: majority class.",
+        ha="right",
+        va="bottom",
+        fontsize=9,
+    )
     ax_full.set_title(_panel_title("Unpruned", full_tree, data))
     ax_pruned.set_title(_panel_title("Pruned", pruned_tree, data))
     fig.suptitle("Figure 1. Pruning decision trees", fontsize=14)

@@ -51,10 +51,17 @@ class Explorer(widgets.VBox):
 def pruning_explorer(pruner: OneShotPruner, rounds, dense_accuracy: float) -> Explorer:
     """Pruning rule and sparsity → test accuracy without retraining and the first-layer mask."""
     method = widgets.Dropdown(options=[(METHOD_STYLE[m][1], m) for m in pruner.scores], description="rule")
-    level = widgets.SelectionSlider(options=level_options(pruner.weights, pruner.rates, rounds),
-                                    description="remaining", continuous_update=False, layout=SLIDER_LAYOUT)
-    return Explorer(lambda method, round_: explorer_figure(pruner.evaluate(method, round_), dense_accuracy),
-                    method=method, round_=level)
+    level = widgets.SelectionSlider(
+        options=level_options(pruner.weights, pruner.rates, rounds),
+        description="remaining",
+        continuous_update=False,
+        layout=SLIDER_LAYOUT,
+    )
+    return Explorer(
+        lambda method, round_: explorer_figure(pruner.evaluate(method, round_), dense_accuracy),
+        method=method,
+        round_=level,
+    )
 
 
 def toy_ticket_explorer(toy: ToyTickets) -> Explorer:
@@ -63,8 +70,13 @@ def toy_ticket_explorer(toy: ToyTickets) -> Explorer:
     weights = dict(build(config.model).named_parameters())
     levels = level_options(weights, config.rates(), range(1, config.rounds + 1))
     seed = widgets.Dropdown(options=list(config.seeds), description="seed")
-    level = widgets.SelectionSlider(options=levels, value=levels[len(levels) // 2][1], description="remaining",
-                                    continuous_update=False, layout=SLIDER_LAYOUT)
+    level = widgets.SelectionSlider(
+        options=levels,
+        value=levels[len(levels) // 2][1],
+        description="remaining",
+        continuous_update=False,
+        layout=SLIDER_LAYOUT,
+    )
 
     def draw(seed: int, round_: int) -> Figure:
         title = f"Toy ticket, seed {seed}, pruning round {round_}"
@@ -80,10 +92,20 @@ def round_browser(results, seed: int | None = None) -> Explorer:
     from ..viz import plots
 
     tickets = analysis.levels(results.summary, "ticket")
-    options = [(f"{percent:.1f}%", int(round_)) for round_, percent in zip(tickets["round"], tickets["percent_remaining"])]
-    seeds = widgets.Dropdown(options=sorted(int(s) for s in set(results.summary["seed"])),
-                             value=analysis.resolve_seed(results, seed), description="seed")
-    level = widgets.SelectionSlider(options=options, value=options[len(options) // 2][1], description="remaining",
-                                    continuous_update=False, layout=SLIDER_LAYOUT)
+    options = [
+        (f"{percent:.1f}%", int(round_)) for round_, percent in zip(tickets["round"], tickets["percent_remaining"])
+    ]
+    seeds = widgets.Dropdown(
+        options=sorted(int(s) for s in set(results.summary["seed"])),
+        value=analysis.resolve_seed(results, seed),
+        description="seed",
+    )
+    level = widgets.SelectionSlider(
+        options=options,
+        value=options[len(options) // 2][1],
+        description="remaining",
+        continuous_update=False,
+        layout=SLIDER_LAYOUT,
+    )
 
     return Explorer(lambda seed, round_: plots.round_overview(results, seed, round_), seed=seeds, round_=level)

@@ -40,15 +40,24 @@ def training_figure(result: RunResult, title: str) -> Figure:
     """Validation loss and test accuracy of one run during training, its early-stop iteration marked."""
     fig = Figure(figsize=(11, 4), layout="constrained")
     curve = result.curve
-    for ax, column, label in zip(fig.subplots(1, 2), ("val_loss", "test_acc"), ("validation loss", "test accuracy (%)")):
+    for ax, column, label in zip(
+        fig.subplots(1, 2), ("val_loss", "test_acc"), ("validation loss", "test accuracy (%)")
+    ):
         values = curve[column] * (100 if column == "test_acc" else 1)
         ax.plot(curve["iteration"], values, color=PALETTE[0], marker="o", markersize=3)
-        ax.axvline(result.early_stop_iteration, color=DENSE_COLOR, linestyle="--", linewidth=1,
-                   label=f"early stop (min. validation loss): iteration {result.early_stop_iteration:,}")
+        ax.axvline(
+            result.early_stop_iteration,
+            color=DENSE_COLOR,
+            linestyle="--",
+            linewidth=1,
+            label=f"early stop (min. validation loss): iteration {result.early_stop_iteration:,}",
+        )
         ax.set_xlabel("training iteration")
         ax.set_ylabel(label)
         trained = values.iloc[1:]  # the untrained start would flatten the rest of the curve
-        ax.set_ylim(*((trained.min() * 0.95, trained.max() * 1.05) if column == "val_loss" else (trained.min() - 1, 100)))
+        ax.set_ylim(
+            *((trained.min() * 0.95, trained.max() * 1.05) if column == "val_loss" else (trained.min() - 1, 100))
+        )
     fig.axes[1].legend(fontsize=9, loc="lower right")
     fig.suptitle(title)
     return fig
@@ -90,9 +99,15 @@ def fine_tune_figure(tuned: list[tuple[str, float, RunResult]], dense_accuracy: 
     levels = sorted({percent for _, percent, _ in tuned}, reverse=True)
     for method, percent, result in tuned:
         color = METHOD_STYLE.get(method, (PALETTE[5], method))[0]
-        ax.plot(result.curve["iteration"], 100 * result.curve["test_acc"], color=color, marker="o", markersize=3,
-                linestyle=LINE_STYLES[levels.index(percent) % len(LINE_STYLES)],
-                label=f"{method} pruning, {percent:.1f}% remaining")
+        ax.plot(
+            result.curve["iteration"],
+            100 * result.curve["test_acc"],
+            color=color,
+            marker="o",
+            markersize=3,
+            linestyle=LINE_STYLES[levels.index(percent) % len(LINE_STYLES)],
+            label=f"{method} pruning, {percent:.1f}% remaining",
+        )
     ax.axhline(100 * dense_accuracy, color=DENSE_COLOR, linestyle=":", linewidth=1, label="dense network")
     ax.set_xlabel("fine-tuning iteration (masked weights stay zero)")
     ax.set_ylabel("test accuracy (%)")
@@ -153,9 +168,12 @@ def explorer_figure(point: PrunedPoint, dense_accuracy: float) -> Figure:
     fig.colorbar(shown, ax=ax, shrink=0.8, label=f"first-layer connections kept (of {units})")
     ax.set_xticks([])
     ax.set_yticks([])
-    ax.set_title(f"{METHOD_STYLE.get(point.method, (None, point.method))[1]}\n"
-                 f"{point.percent_remaining:.1f}% remaining: test accuracy {100 * point.accuracy:.1f}% "
-                 f"(dense {100 * dense_accuracy:.1f}%)", fontsize=10)
+    ax.set_title(
+        f"{METHOD_STYLE.get(point.method, (None, point.method))[1]}\n"
+        f"{point.percent_remaining:.1f}% remaining: test accuracy {100 * point.accuracy:.1f}% "
+        f"(dense {100 * dense_accuracy:.1f}%)",
+        fontsize=10,
+    )
     return fig
 
 
@@ -168,8 +186,15 @@ def line_figure(lines: dict[str, pd.DataFrame], colors: dict[str, str] | None = 
         ax.plot(table["alpha"], table["loss"], color=color, label=label, linewidth=2)
     for alpha, text in ((0, "θ0: initial weights"), (1, "trained weights")):
         ax.axvline(alpha, color=DENSE_COLOR, linestyle=":", linewidth=1)
-        ax.annotate(text, (alpha, 1), xycoords=("data", "axes fraction"), xytext=(4, -14),
-                    textcoords="offset points", fontsize=9, color=DENSE_COLOR)
+        ax.annotate(
+            text,
+            (alpha, 1),
+            xycoords=("data", "axes fraction"),
+            xytext=(4, -14),
+            textcoords="offset points",
+            fontsize=9,
+            color=DENSE_COLOR,
+        )
     ax.set_yscale("log")
     ax.set_xlabel("α along the line (1 − α)·θ0 + α·θ_trained")
     ax.set_ylabel("training loss (cross-entropy, log scale)")
@@ -213,5 +238,3 @@ def decision_boundaries_figure(panels: list[Panel], data: Splits, title: str) ->
     axes[0].set_ylabel("feature 2 (standardised)")
     fig.suptitle(title)
     return fig
-
-

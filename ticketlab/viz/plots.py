@@ -114,7 +114,7 @@ def _level_ticks(percents: list[float]) -> list[float]:
 
 def _zoom_to_learned(ax, lines: list[np.ndarray]) -> None:
     """Hide the untrained start (about 10% accuracy) so the differences between trained curves show."""
-    later = np.concatenate([line[len(line) // 5:] for line in lines if len(line)])
+    later = np.concatenate([line[len(line) // 5 :] for line in lines if len(line)])
     later = later[~np.isnan(later)]
     if len(later):
         low, high = later.min(), later.max()
@@ -129,8 +129,14 @@ def _legend(ax) -> None:
 # ----------------------------------------------------------------------------- training curves
 
 
-def accuracy_curves(curves: pd.DataFrame, percents: Sequence[float] = PAPER_LEVELS, *, rounds: Sequence[int] | None = None,
-                    condition: str = "ticket", metric: str = "test_acc") -> Figure:
+def accuracy_curves(
+    curves: pd.DataFrame,
+    percents: Sequence[float] = PAPER_LEVELS,
+    *,
+    rounds: Sequence[int] | None = None,
+    condition: str = "ticket",
+    metric: str = "test_acc",
+) -> Figure:
     """Test accuracy over training iterations at several sparsity levels (the paper's Figure 3).
 
     ``percents`` picks the nearest levels that exist (a small experiment may only reach a few);
@@ -141,14 +147,23 @@ def accuracy_curves(curves: pd.DataFrame, percents: Sequence[float] = PAPER_LEVE
     chosen = list(dict.fromkeys(rounds)) if rounds is not None else analysis.nearest_rounds(rows, percents, condition)
     _check_rounds(rows, chosen, condition)
     stats = analysis.curve_stats(rows, metric)
-    fig, (ax,) = _figure(f"{METRIC_LABELS.get(metric, metric).capitalize()} during training: {_style(condition)[1]}",
-                         rows, figsize=TALL)
+    fig, (ax,) = _figure(
+        f"{METRIC_LABELS.get(metric, metric).capitalize()} during training: {_style(condition)[1]}", rows, figsize=TALL
+    )
     plotted = []
     for color, round_ in zip(PALETTE, chosen):
         level = stats[stats["round"] == round_]
         mean, low, high = (_scaled(metric, level[c]) for c in ("mean", "min", "max"))
-        _mean_band(ax, level["iteration"], mean, low, high, color=color, marker=None,
-                   label=f"{level['percent_remaining'].iloc[0]:.1f}% remaining")
+        _mean_band(
+            ax,
+            level["iteration"],
+            mean,
+            low,
+            high,
+            color=color,
+            marker=None,
+            label=f"{level['percent_remaining'].iloc[0]:.1f}% remaining",
+        )
         plotted.append(mean)
     if metric in PERCENT_METRICS:
         _zoom_to_learned(ax, plotted)
@@ -158,8 +173,9 @@ def accuracy_curves(curves: pd.DataFrame, percents: Sequence[float] = PAPER_LEVE
     return fig
 
 
-def condition_curves(curves: pd.DataFrame, round_: int | None = None, percent: float = 21.1,
-                     conditions: Sequence[str] | None = None) -> Figure:
+def condition_curves(
+    curves: pd.DataFrame, round_: int | None = None, percent: float = 21.1, conditions: Sequence[str] | None = None
+) -> Figure:
     """Validation loss and test accuracy during training of every condition at one sparsity level,
     with the dense network for reference (default: the controls' level nearest ``percent``)."""
     analysis.check_columns(curves, analysis.CURVE_COLUMNS + ("val_loss", "test_acc"), "curves")
@@ -169,8 +185,11 @@ def condition_curves(curves: pd.DataFrame, round_: int | None = None, percent: f
         round_ = analysis.nearest_round(curves, percent, controls[0] if controls else "ticket")
     _check_rounds(curves, [round_], conditions[0])
     level = curves[curves["round"] == round_]
-    fig, axes = _figure(f"Training at {level['percent_remaining'].iloc[0]:.1f}% of weights remaining: "
-                        "ticket and controls", curves, ncols=2)
+    fig, axes = _figure(
+        f"Training at {level['percent_remaining'].iloc[0]:.1f}% of weights remaining: ticket and controls",
+        curves,
+        ncols=2,
+    )
     dense = curves[(curves["condition"] == "ticket") & (curves["round"] == 0)]
     for ax, metric in zip(axes, ("val_loss", "test_acc")):
         plotted = []
@@ -181,8 +200,17 @@ def condition_curves(curves: pd.DataFrame, round_: int | None = None, percent: f
             stats = analysis.curve_stats(rows, metric)
             mean, low, high = (_scaled(metric, stats[c]) for c in ("mean", "min", "max"))
             color, label = (DENSE_COLOR, "dense network") if condition == "dense" else _style(condition)
-            _mean_band(ax, stats["iteration"], mean, low, high, color=color, label=label, marker=None,
-                       linestyle="--" if condition == "dense" else "-")
+            _mean_band(
+                ax,
+                stats["iteration"],
+                mean,
+                low,
+                high,
+                color=color,
+                label=label,
+                marker=None,
+                linestyle="--" if condition == "dense" else "-",
+            )
             plotted.append(mean)
         if metric == "test_acc":
             _zoom_to_learned(ax, plotted)
@@ -196,7 +224,7 @@ def condition_curves(curves: pd.DataFrame, round_: int | None = None, percent: f
 
 def _clip_loss(ax, lines: list[np.ndarray]) -> None:
     """Start the loss axis below the untrained loss (about 2.3) so the minima are visible."""
-    later = np.concatenate([line[len(line) // 5:] for line in lines if len(line)])
+    later = np.concatenate([line[len(line) // 5 :] for line in lines if len(line)])
     if len(later):
         ax.set_ylim(0.9 * np.nanmin(later), 1.2 * np.nanmax(later))
 
@@ -204,15 +232,20 @@ def _clip_loss(ax, lines: list[np.ndarray]) -> None:
 # ----------------------------------------------------------------------------- against sparsity
 
 
-def early_stop_vs_density(summary: pd.DataFrame, conditions: Sequence[str] | None = None,
-                          title: str = "Early stopping and accuracy against sparsity") -> Figure:
+def early_stop_vs_density(
+    summary: pd.DataFrame,
+    conditions: Sequence[str] | None = None,
+    title: str = "Early stopping and accuracy against sparsity",
+) -> Figure:
     """Early-stop iteration and test accuracy at early stop against percent remaining (the paper's
     Figures 4 and 5): one colour per condition, the dense network as a dashed line."""
     analysis.check_columns(summary, analysis.SUMMARY_COLUMNS)
     conditions = _conditions(summary, conditions)
     stats = analysis.level_stats(summary)
     series = [(*_style(condition), stats[stats["condition"] == condition]) for condition in conditions]
-    return _density_panels(title, summary, series, dense=stats[(stats["condition"] == "ticket") & (stats["round"] == 0)])
+    return _density_panels(
+        title, summary, series, dense=stats[(stats["condition"] == "ticket") & (stats["round"] == 0)]
+    )
 
 
 def iterative_vs_one_shot(summary: pd.DataFrame) -> Figure:
@@ -236,8 +269,11 @@ def rewinding(summaries: Mapping[str, pd.DataFrame], condition: str = "ticket") 
     return _density_panels("Resetting to θ0 against rewinding to θk", pd.concat(tables), series, dense=dense)
 
 
-def generalisation(summary: pd.DataFrame, conditions: Sequence[str] | None = None,
-                   title: str = "Training and test accuracy at the end of training") -> Figure:
+def generalisation(
+    summary: pd.DataFrame,
+    conditions: Sequence[str] | None = None,
+    title: str = "Training and test accuracy at the end of training",
+) -> Figure:
     """Training and test accuracy at the last iteration against percent remaining (the paper's
     Figure 4b): a network that fits its training set equally well but scores higher on test data
     generalises better."""
@@ -259,8 +295,13 @@ def _density_panels(title: str, table: pd.DataFrame, series, dense: pd.DataFrame
             mean, low, high = (_scaled(metric, rows[f"{metric}_{s}"]) for s in ("mean", "min", "max"))
             _mean_band(ax, rows["percent_remaining"], mean, low, high, color=color, label=label)
         if not dense.empty:
-            ax.axhline(_scaled(metric, dense[f"{metric}_mean"]).mean(), color=DENSE_COLOR, linestyle="--",
-                       linewidth=1, label="dense network")
+            ax.axhline(
+                _scaled(metric, dense[f"{metric}_mean"]).mean(),
+                color=DENSE_COLOR,
+                linestyle="--",
+                linewidth=1,
+                label="dense network",
+            )
         _percent_axis(ax, table["percent_remaining"])
         ax.set_ylabel(METRIC_LABELS[metric])
     _legend(axes[1])
@@ -296,17 +337,27 @@ def layer_sparsity(source, seed: int | None = None) -> Figure:
     table = source if isinstance(source, pd.DataFrame) else analysis.layer_remaining_of(source, seed)
     analysis.check_columns(table, ("round", "layer", "percent_remaining"), "layer")
     name_source = source if isinstance(source, pd.DataFrame) else source.summary
-    fig, (ax,) = _figure("Weights remaining per layer through the rounds", name_source, figsize=TALL,
-                         what="the same for every seed")
+    fig, (ax,) = _figure(
+        "Weights remaining per layer through the rounds", name_source, figsize=TALL, what="the same for every seed"
+    )
     layers = [name for name in dict.fromkeys(table["layer"]) if name != "all"]
     # layers pruned at the same rate lie on one line: wide and pale under narrow and dashed, so each shows
     widths = np.linspace(5, 1.5, len(layers))
     for i, (color, marker, layer) in enumerate(zip(PALETTE, LAYER_MARKERS * len(layers), layers)):
         rows = table[table["layer"] == layer]
         label = f"{layer} (output layer, half rate)" if layer == layers[-1] else layer
-        ax.plot(rows["round"], rows["percent_remaining"], marker=marker, markersize=4 + 2 * widths[i], fillstyle="none",
-                color=color, label=label, linewidth=widths[i], linestyle=("-", "--", ":", "-.")[i % 4],
-                alpha=0.6 if i == 0 else 1.0)
+        ax.plot(
+            rows["round"],
+            rows["percent_remaining"],
+            marker=marker,
+            markersize=4 + 2 * widths[i],
+            fillstyle="none",
+            color=color,
+            label=label,
+            linewidth=widths[i],
+            linestyle=("-", "--", ":", "-.")[i % 4],
+            alpha=0.6 if i == 0 else 1.0,
+        )
     overall = table[table["layer"] == "all"]
     if not overall.empty:
         ax.plot(overall["round"], overall["percent_remaining"], color="black", linestyle="--", label="whole network")
@@ -339,8 +390,13 @@ def first_layer_masks(results, seed: int | None = None, rounds: Sequence[int] | 
     rounds = list(rounds) if rounds is not None else analysis.nearest_rounds(summary, PAPER_LEVELS[1:5])
     _check_rounds(summary, rounds, "ticket")
     images = [analysis.first_layer_connections_of(results, seed, r) for r in rounds]
-    fig, axes = _figure("Which input pixels keep their first-layer connections", summary[summary["seed"] == seed],
-                        figsize=(3.2 * len(rounds) + 1.5, 3.8), ncols=len(rounds), what=f"seed {seed}")
+    fig, axes = _figure(
+        "Which input pixels keep their first-layer connections",
+        summary[summary["seed"] == seed],
+        figsize=(3.2 * len(rounds) + 1.5, 3.8),
+        ncols=len(rounds),
+        what=f"seed {seed}",
+    )
     percents = summary[summary["condition"] == "ticket"].groupby("round")["percent_remaining"].first()
     units = next(iter(results.mask(seed, 0).values())).shape[0]
     norm = mpl.colors.LogNorm(vmin=1, vmax=units)
@@ -355,8 +411,9 @@ def first_layer_masks(results, seed: int | None = None, rounds: Sequence[int] | 
     return fig
 
 
-def survivor_init_distribution(results, seed: int | None = None, round_: int | None = None,
-                               layer: str | None = None) -> Figure:
+def survivor_init_distribution(
+    results, seed: int | None = None, round_: int | None = None, layer: str | None = None
+) -> Figure:
     """Histogram of the initial values θ0 of the weights that survive pruning and of those pruned
     (default: the first layer at the round nearest 21.1% remaining)."""
     summary, seed = results.summary, analysis.resolve_seed(results, seed)
@@ -368,14 +425,25 @@ def survivor_init_distribution(results, seed: int | None = None, round_: int | N
     _check_rounds(summary, [round_], "ticket")
     layer = layer or next(iter(results.mask(seed, round_)))
     table = analysis.survivor_init_of(results, seed, round_, layer)
-    percent = summary.loc[(summary["condition"] == "ticket") & (summary["round"] == round_), "percent_remaining"].iloc[0]
-    fig, (ax,) = _figure(f"Where the survivors started: θ0 of {layer} at {percent:.1f}% remaining",
-                         summary, figsize=TALL, what=f"seed {seed}")
+    percent = summary.loc[(summary["condition"] == "ticket") & (summary["round"] == round_), "percent_remaining"].iloc[
+        0
+    ]
+    fig, (ax,) = _figure(
+        f"Where the survivors started: θ0 of {layer} at {percent:.1f}% remaining",
+        summary,
+        figsize=TALL,
+        what=f"seed {seed}",
+    )
     bins = np.linspace(table["theta0"].min(), table["theta0"].max(), 61)
     for survived, color, label in ((False, DENSE_COLOR, "pruned"), (True, PALETTE[0], "survived")):
         values = table.loc[table["survived"] == survived, "theta0"]
-        ax.hist(values, bins=bins, color=color, alpha=0.6,
-                label=f"{label}: {len(values):,} weights, mean |θ0| = {values.abs().mean():.3f}")
+        ax.hist(
+            values,
+            bins=bins,
+            color=color,
+            alpha=0.6,
+            label=f"{label}: {len(values):,} weights, mean |θ0| = {values.abs().mean():.3f}",
+        )
     ax.set_xlabel("initial value θ0")
     ax.set_ylabel("number of weights")
     _legend(ax)
@@ -387,9 +455,15 @@ def round_overview(results, seed: int | None = None, round_: int = 0) -> Figure:
     survivors vs pruned, and its test accuracy during training next to the dense network's."""
     summary, seed = results.summary, analysis.resolve_seed(results, seed)
     _check_rounds(summary, [round_], "ticket")
-    percent = summary.loc[(summary["condition"] == "ticket") & (summary["round"] == round_), "percent_remaining"].iloc[0]
-    fig, (ax_mask, ax_init, ax_curve) = _figure(f"Round {round_}: {percent:.1f}% of weights remaining (seed {seed})",
-                                                summary[summary["seed"] == seed], figsize=(14, 4.2), ncols=3)
+    percent = summary.loc[(summary["condition"] == "ticket") & (summary["round"] == round_), "percent_remaining"].iloc[
+        0
+    ]
+    fig, (ax_mask, ax_init, ax_curve) = _figure(
+        f"Round {round_}: {percent:.1f}% of weights remaining (seed {seed})",
+        summary[summary["seed"] == seed],
+        figsize=(14, 4.2),
+        ncols=3,
+    )
     _mask_panel(fig, ax_mask, results, seed, round_)
     table = analysis.survivor_init_of(results, seed, round_)
     bins = np.linspace(table["theta0"].min(), table["theta0"].max(), 41)
@@ -414,8 +488,15 @@ def _mask_panel(fig, ax, results, seed: int, round_: int) -> None:
         image = analysis.first_layer_connections_of(results, seed, round_)
     except ConfigError:  # not an image model: show the per-layer table's numbers instead
         ax.axis("off")
-        ax.text(0.5, 0.5, results.mask(seed, round_).report().round(1).to_string(index=False),
-                ha="center", va="center", family="monospace", fontsize=8)
+        ax.text(
+            0.5,
+            0.5,
+            results.mask(seed, round_).report().round(1).to_string(index=False),
+            ha="center",
+            va="center",
+            family="monospace",
+            fontsize=8,
+        )
         return
     shown = ax.imshow(image, cmap="magma", vmin=0, vmax=max(1.0, image.max()))
     ax.set(title="first-layer connections kept per pixel", xticks=[], yticks=[])
@@ -433,20 +514,28 @@ def reproduction_scoreboard(table: pd.DataFrame, title: str = "The paper's claim
     for slides: one row per claim, the paper's number, ours, and each verdict as a coloured cell."""
     experiments = [c[: -len(" verdict")] for c in table.columns if c.endswith(" verdict")]
     if not experiments and "verdict" in table.columns:
-        table = table.rename(columns={"ours": "ours (mean, min to max over seeds)", "verdict": "ours (mean, min to max over seeds) verdict"})
+        table = table.rename(
+            columns={
+                "ours": "ours (mean, min to max over seeds)",
+                "verdict": "ours (mean, min to max over seeds) verdict",
+            }
+        )
         experiments = ["ours (mean, min to max over seeds)"]
     missing = [c for c in ("claim", "paper") if c not in table.columns] + ([] if experiments else ["verdict"])
     if missing or table.empty:
-        raise ConfigError("give the table of report.reproduction_table(results.summary): "
-                          + (f"it lacks {', '.join(missing)}" if missing else "it is empty"))
+        raise ConfigError(
+            "give the table of report.reproduction_table(results.summary): "
+            + (f"it lacks {', '.join(missing)}" if missing else "it is empty")
+        )
     columns = ["claim", "paper"] + [c for name in experiments for c in (name, f"{name} verdict")]
     labels = ["claim", "paper"] + [c for name in experiments for c in (name, "verdict")]
     widths = [0.3, 0.14] + [w for _ in experiments for w in (0.46 / len(experiments) - 0.08, 0.08)]
     fig = Figure(figsize=(13 + 3 * (len(experiments) - 1), 0.36 * (len(table) + 1) + 0.7), layout="constrained")
     ax = fig.add_subplot()
     ax.axis("off")
-    grid = ax.table(cellText=table[columns].to_numpy().tolist(), colLabels=labels, loc="center", cellLoc="left",
-                    colWidths=widths)
+    grid = ax.table(
+        cellText=table[columns].to_numpy().tolist(), colLabels=labels, loc="center", cellLoc="left", colWidths=widths
+    )
     grid.auto_set_font_size(False)
     grid.set_fontsize(9)
     grid.scale(1, 1.6)
@@ -456,8 +545,12 @@ def reproduction_scoreboard(table: pd.DataFrame, title: str = "The paper's claim
     for col in range(len(columns)):
         grid[0, col].set_text_props(weight="bold")
     counts = [table[f"{name} verdict"].value_counts() for name in experiments]
-    tallies = ["; ".join((f"{name}: " if len(experiments) > 1 else "")
-                         + ", ".join(f"{int(c.get(v, 0))} {v}" for v in VERDICT_COLORS) for name, c in zip(experiments, counts))]
+    tallies = [
+        "; ".join(
+            (f"{name}: " if len(experiments) > 1 else "") + ", ".join(f"{int(c.get(v, 0))} {v}" for v in VERDICT_COLORS)
+            for name, c in zip(experiments, counts)
+        )
+    ]
     fig.suptitle(f"{title}: {tallies[0]}")
     return fig
 
@@ -488,9 +581,11 @@ def _experiment_figures(results) -> list[tuple[str, object]]:
         return []
     conditions = set(summary["condition"])
     pruned = bool((summary["round"] > 0).any())
-    figures = [("accuracy_curves", lambda: accuracy_curves(curves)),
-               ("early_stop_vs_density", lambda: early_stop_vs_density(summary)),
-               ("layer_sparsity", lambda: layer_sparsity(results))]
+    figures = [
+        ("accuracy_curves", lambda: accuracy_curves(curves)),
+        ("early_stop_vs_density", lambda: early_stop_vs_density(summary)),
+        ("layer_sparsity", lambda: layer_sparsity(results)),
+    ]
     if conditions - {"ticket"}:
         figures.append(("condition_curves", lambda: condition_curves(curves)))
     if "one-shot" in conditions:
