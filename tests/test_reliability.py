@@ -1,4 +1,4 @@
-"""Reliability (issue 8): bad input fails with one clear line before any training; a killed,
+"""Reliability: bad input fails with one clear line before any training; a killed,
 concurrent or damaged experiment never loses finished work and never uses a damaged file;
 stored results never unpickle arbitrary objects and never leave the store's folder.
 

@@ -154,9 +154,7 @@ class _SparseFirstLayer:
     """The first layer's surviving weights of K runs as one block-diagonal CSR matrix
     (K*out, K*in). At 10% of LeNet's first layer or less, a CSR product, a sampled product for the
     weight gradient (``torch.sparse.sampled_addmm``) and Adam over the survivors alone are faster
-    on a CPU than dense products and Adam over every weight (2-core machine, the first layer's
-    forward, weight gradient and Adam step: K=15 runs 12.5 against 13.8 ms at 10% remaining and
-    5.8 against 13.8 ms at 5%; K=2 runs 0.8 against 1.3 ms at 10%).
+    on a CPU than dense products and Adam over every weight (measured: docs/engine.md).
 
     ``values`` is both the CSR matrix's values and what Adam steps. Each run's stretch of it is
     padded to a multiple of ``ALIGN`` with explicit entries at pruned positions that hold exactly 0
@@ -415,11 +413,11 @@ class _Adam:
     wd·0 = 0, and it stays exactly 0 — the same invariant as multiplying by the mask after
     every step, without a pass over every weight and mask each step (a tenth of a LeNet step).
     The fused kernel is called directly: ``torch.optim.Adam(fused=True)`` runs the same kernel
-    but its Python bookkeeping costs about 0.4 ms a step. Tests compare both.
+    but its Python bookkeeping costs a large share of a LeNet step (docs/engine.md). Tests compare both.
 
     ``torch._fused_adam_`` is private: where this torch build lacks it, or it refuses the
     parameters' device or dtype, ``_public_step`` does the same update with public tensor ops
-    (LeNet's Adam step took 5.3 against 0.4 ms on the 2-core machine) and a one-line warning says so.
+    (an order of magnitude slower: docs/engine.md) and a one-line warning says so.
     """
 
     def __init__(
@@ -571,7 +569,7 @@ def train_stacked(
     for it in bar:
         idx = order.next()
         flat = idx.view(-1)
-        xb = x_train.index_select(0, flat).view(*idx.shape, *x_train.shape[1:])  # 4x faster than x[idx]
+        xb = x_train.index_select(0, flat).view(*idx.shape, *x_train.shape[1:])  # no advanced-indexing overhead
         yb = y_train.index_select(0, flat).view(idx.shape)
         stack.gradients(xb, yb)
         if updates:
