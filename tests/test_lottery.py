@@ -11,9 +11,10 @@ import pytest
 import torch
 
 from ticketlab import data, lottery, models
+from ticketlab.conditions import CONDITIONS, CONTROLS
 from ticketlab.data import Splits
 from ticketlab.errors import ConfigError
-from ticketlab.lottery import CONDITIONS, CONTROLS, ExperimentConfig, run_experiment
+from ticketlab.lottery import ExperimentConfig, run_experiment
 from ticketlab.pruning import counts_after_rounds, prune_magnitude, prune_one_shot
 from ticketlab.store import Store, run_key
 
@@ -450,3 +451,30 @@ def test_a_conv_net_trains_end_to_end_on_mnist(tmp_path, monkeypatch):
     ]
     assert results.initial_weights(0)["conv1.weight"].shape[1] == 1
     assert (results.summary["test_acc_at_early_stop"] > 0.2).all()  # 20 steps of Adam beat chance (10%)
+
+
+def test_a_control_added_to_the_registry_alone_runs_in_an_experiment(monkeypatch, tmp_path):
+    """Adding a control touches one place: its entry in conditions.REGISTRY (here: the ticket's
+    mask on θ0 with every sign flipped)."""
+    from ticketlab import conditions
+
+    negated = conditions.Condition(
+        "negated θ0",
+        "do the signs of θ0 matter?",
+        conditions.PREVIOUS_TICKET,
+        lambda inputs: ({n: -w for n, w in inputs.start.items()}, inputs.ticket_mask),
+    )
+    monkeypatch.setitem(conditions.REGISTRY, "negated", negated)
+    config = ExperimentConfig.at_scale(
+        "smoke",
+        model="toy-mlp",
+        iterations=20,
+        eval_every=10,
+        rounds=2,
+        conditions=("ticket", "negated"),
+        control_rounds=(2,),
+    )
+    results = run_experiment(config, Store(tmp_path), device=CPU, progress=False)
+    assert sorted(results.summary.loc[results.summary["condition"] == "negated", "round"]) == [2]
+    ticket, control = results.mask(0, 2, "ticket"), results.mask(0, 2, "negated")
+    assert all(torch.equal(ticket[n], control[n]) for n in ticket)

@@ -2,13 +2,9 @@
 
 Round r of the ticket prunes the ticket of round r-1 (the lowest-magnitude ``prune_rate`` of
 its surviving weights per layer, the output layer at half rate), resets the survivors to θ0 (or
-to θk, *rewinding*, when ``rewind_iteration`` = k > 0) and trains again. Controls reuse the
-ticket's masks at chosen rounds:
-
-- ``reinit``: the same mask, fresh random initial values θ0' (is it the structure?);
-- ``random-prune``: a random mask with the same per-layer counts, θ0 (is it the mask?);
-- ``sign-reinit``: the same mask, fresh magnitudes with θ0's signs (Zhou et al., 2019);
-- ``one-shot``: the dense network pruned once to the same per-layer sizes, reset to θ0.
+to θk, *rewinding*, when ``rewind_iteration`` = k > 0) and trains again. Controls run at chosen
+rounds: reinit, random pruning, sign-preserving reinit and one-shot pruning, each an entry of
+``conditions.REGISTRY`` that says how its run starts from the seed's stored runs.
 
 An experiment runs as a plan (``plan.plan``: every run, its store key and the runs it starts
 from), executed on this machine or a Dask cluster (``executors``) and read back by ``collect``.
@@ -28,6 +24,8 @@ import torch
 
 from . import data as datasets
 from . import models
+from .conditions import CONDITIONS as CONDITIONS  # the public name notebooks import from here
+from .conditions import REGISTRY as CONDITION_REGISTRY
 from .errors import ConfigError
 from .masks import Mask
 from .models import build
@@ -37,14 +35,9 @@ from .pruning import (
     counts_after_rounds,
     layer_rates,
     prune_magnitude,
-    prune_one_shot,
-    prune_random,
 )
 from .store import Store, run_key
 from .training import ENGINE_VERSION, RunSpec, TrainConfig, train_stacked
-
-CONTROLS = ("reinit", "random-prune", "sign-reinit", "one-shot")
-CONDITIONS = ("ticket",) + CONTROLS
 
 SCALES = {
     # seconds: for tests and a first look
@@ -218,9 +211,9 @@ def _layer_rates(model: str, prune_rate: float, conv_rate: float) -> tuple:
 
 
 def _with_ticket(conditions) -> tuple[str, ...]:
-    unknown = [c for c in conditions if c not in CONDITIONS]
+    unknown = [c for c in conditions if c not in CONDITION_REGISTRY]
     if unknown:
-        raise ConfigError(f"unknown condition {unknown[0]!r}; choose from {', '.join(CONDITIONS)}")
+        raise ConfigError(f"unknown condition {unknown[0]!r}; choose from {', '.join(CONDITION_REGISTRY)}")
     return ("ticket",) + tuple(c for c in dict.fromkeys(conditions) if c != "ticket")
 
 
@@ -365,26 +358,45 @@ def _save(config: ExperimentConfig, store: Store, run: PlannedRun, mask: Mask, r
 
 
 def start_of(config: ExperimentConfig, store: Store, condition: str, seed: int, round_: int) -> RunSpec:
-    """Starting weights and mask of one run, built from the stored runs it needs (``plan._needs``)."""
-    theta0 = initial_weights(config.model, seed, config.input_shape)
-    start = theta0
-    if config.rewind_iteration and round_ > 0:
-        start = store.tensors(run_key(config.run_spec("ticket", seed, 0)), "rewind")
+    """Starting weights and mask of one run (``conditions.REGISTRY``), built from the stored runs it needs."""
     if round_ == 0:
-        return RunSpec(start, Mask.ones_like(theta0), seed)
-    if condition == "one-shot":  # the dense run alone: it can train as soon as that one is stored
-        dense_final = store.tensors(run_key(config.run_spec("ticket", seed, 0)), "final")
-        return RunSpec(start, prune_one_shot(dense_final, config.rates(), round_), seed)
-    ticket_mask = _ticket_mask(config, store, seed, round_)
-    if condition == "ticket":
-        return RunSpec(start, ticket_mask, seed)
-    if condition == "random-prune":
-        generator = torch.Generator().manual_seed(derived_seed(seed, condition, round_))
-        return RunSpec(start, prune_random(ticket_mask, generator), seed)
-    fresh = initial_weights(config.model, derived_seed(seed, "reinit", round_), config.input_shape)
-    if condition == "sign-reinit":
-        fresh = {n: fresh[n].abs() * torch.sign(theta0[n]) if n in ticket_mask else fresh[n] for n in fresh}
-    return RunSpec(fresh, ticket_mask, seed)
+        theta0 = initial_weights(config.model, seed, config.input_shape)
+        return RunSpec(_StoredInputs(config, store, seed, 0).start, Mask.ones_like(theta0), seed)
+    weights, mask = CONDITION_REGISTRY[condition].start(_StoredInputs(config, store, seed, round_))
+    return RunSpec(weights, mask, seed)
+
+
+class _StoredInputs:
+    """``conditions.Inputs`` of one seed at one level, each read from the store when first asked for
+    (a one-shot run never reads the previous ticket, so it can start once the dense run exists)."""
+
+    def __init__(self, config: ExperimentConfig, store: Store, seed: int, round_: int):
+        self.config, self.store, self.seed, self.round = config, store, seed, round_
+        self.rates = config.rates()
+
+    @functools.cached_property
+    def theta0(self) -> dict[str, torch.Tensor]:
+        return initial_weights(self.config.model, self.seed, self.config.input_shape)
+
+    @functools.cached_property
+    def start(self) -> dict[str, torch.Tensor]:
+        if self.config.rewind_iteration and self.round > 0:
+            return self.store.tensors(run_key(self.config.run_spec("ticket", self.seed, 0)), "rewind")
+        return self.theta0
+
+    @functools.cached_property
+    def ticket_mask(self) -> Mask:
+        return _ticket_mask(self.config, self.store, self.seed, self.round)
+
+    @functools.cached_property
+    def dense_final(self) -> dict[str, torch.Tensor]:
+        return self.store.tensors(run_key(self.config.run_spec("ticket", self.seed, 0)), "final")
+
+    def fresh(self, tag: str) -> dict[str, torch.Tensor]:
+        return initial_weights(self.config.model, derived_seed(self.seed, tag, self.round), self.config.input_shape)
+
+    def generator(self, tag: str) -> torch.Generator:
+        return torch.Generator().manual_seed(derived_seed(self.seed, tag, self.round))
 
 
 def _ticket_mask(config: ExperimentConfig, store: Store, seed: int, round_: int) -> Mask:

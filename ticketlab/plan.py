@@ -15,6 +15,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
+from .conditions import DENSE, REGISTRY
 from .store import Store, run_key
 
 
@@ -84,7 +85,7 @@ def _needs(config, condition: str, seed: int, round_: int) -> tuple[str, ...]:
     if round_ == 0:
         return ()
     dense = run_key(config.run_spec("ticket", seed, 0))
-    if condition == "one-shot":  # the dense run's trained weights, pruned once
+    if REGISTRY[condition].starts_from == DENSE:  # e.g. one-shot: the dense run's weights, pruned once
         return (dense,)
     previous = run_key(config.run_spec("ticket", seed, round_ - 1))  # its weights and mask give this mask
     rewind = (dense,) if config.rewind_iteration and previous != dense else ()

@@ -23,17 +23,15 @@ from matplotlib.ticker import FixedLocator, FuncFormatter, MaxNLocator, NullForm
 from .. import analysis, models
 from .. import data as datasets
 from ..analysis import PAPER_LEVELS
+from ..conditions import REGISTRY as CONDITION_REGISTRY
 from ..errors import ConfigError, StoreError
 
 # seaborn's default palette: every figure and diagram of the course draws in the same colours
 PALETTE = tuple(sns.color_palette("deep").as_hex())
 DENSE_COLOR = "#555555"
-CONDITION_STYLE = {  # colour and legend label of each condition, the same in every figure
-    "ticket": (PALETTE[0], "winning ticket (reset to θ0)"),
-    "reinit": (PALETTE[1], "random reinit (same mask, new θ0)"),
-    "random-prune": (PALETTE[2], "random pruning (same layer sizes)"),
-    "sign-reinit": (PALETTE[3], "sign-preserving reinit"),
-    "one-shot": (PALETTE[4], "one-shot pruning"),
+# colour and legend label of each condition, the same in every figure (labels: conditions.REGISTRY)
+CONDITION_STYLE = {
+    name: (PALETTE[i], condition.label) for i, (name, condition) in enumerate(CONDITION_REGISTRY.items())
 }
 METRIC_LABELS = {
     "early_stop_iteration": "early-stop iteration (min. validation loss)",
