@@ -115,6 +115,22 @@ def test_pruned_weights_stay_exactly_zero_with_weight_decay(mnist, run_a):
     assert_exactly_pruned_are_zero(result.final, run_a.mask)
 
 
+def test_an_optimiser_that_moves_pruned_weights_is_an_error_not_a_result(mnist, run_a, monkeypatch):
+    """The mask lives in Adam's state; a step that breaks it must stop training, not be stored."""
+    real_step = training._Adam.step
+
+    def leaky_step(self):
+        real_step(self)
+        with torch.no_grad():
+            for param in self.params:
+                param.add_(1e-3)
+
+    monkeypatch.setattr(training._Adam, "step", leaky_step)
+    config = TrainConfig(iterations=2, lr=CONFIG.lr, eval_every=1)
+    with pytest.raises(RuntimeError, match="pruned weights of fc1.weight are not 0 after training"):
+        train_stacked(models.build("lenet"), [run_a], mnist, config, device=CPU, progress=False)
+
+
 def test_rewind_and_early_stop_weights_respect_the_mask(result_a, run_a):
     assert_exactly_pruned_are_zero(result_a.rewind, run_a.mask)
 

@@ -586,10 +586,28 @@ def train_stacked(
             rows += _evaluate_point(stack, splits, it, it % test_every == 0 or it == config.iterations, tracker)
             bar.set_postfix(val_acc=f"{rows[-1]['val_acc']:.4f}", refresh=False)
     splits["train"] = (x_train, y_train)
+    _check_masks_held(stack)
     results = _results(stack, splits, rows, tracker, rewinds)
     for k, result in enumerate(results):
         result.squared_updates = updates.run(k) if updates else None
     return results
+
+
+def _check_masks_held(stack: _Stack) -> None:
+    """Fail loudly if any pruned weight ended training away from 0.
+
+    ``_Adam`` keeps the mask through its state (a pruned weight's second moment is +inf), not by
+    multiplying after each step; another optimiser, or a change to this one, could silently train
+    pruned weights. This one pass per training call turns that into an error instead of a result.
+    """
+    with torch.no_grad():
+        for name, mask in stack.masks.items():
+            moved = int(torch.count_nonzero(stack.params[name].detach() * (mask == 0)))
+            if moved:
+                raise RuntimeError(
+                    f"{moved} pruned weights of {name} are not 0 after training: the optimiser no longer keeps the "
+                    f"mask (see training._Adam); nothing was stored"
+                )
 
 
 class _UpdateTracker:
