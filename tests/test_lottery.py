@@ -478,3 +478,41 @@ def test_a_control_added_to_the_registry_alone_runs_in_an_experiment(monkeypatch
     assert sorted(results.summary.loc[results.summary["condition"] == "negated", "round"]) == [2]
     ticket, control = results.mask(0, 2, "ticket"), results.mask(0, 2, "negated")
     assert all(torch.equal(ticket[n], control[n]) for n in ticket)
+
+
+def test_global_pruning_ranks_all_layers_together_and_one_shot_follows_the_same_rule(tmp_path):
+    """``pruning="global"``: each round keeps the top (1 - rate) of the network's survivors by |θj|,
+    wherever they are, and the one-shot control prunes the dense network globally to that size."""
+    config = ExperimentConfig.at_scale(
+        "smoke",
+        model="toy-mlp",
+        iterations=20,
+        eval_every=10,
+        rounds=2,
+        pruning="global",
+        conditions=("ticket", "one-shot"),
+        control_rounds=(2,),
+    )
+    results = run_experiment(config, Store(tmp_path), device=CPU, progress=False)
+    total = sum(m.numel() for m in results.mask(0, 0).values())
+    for round_ in (1, 2):
+        previous, mask = results.mask(0, round_ - 1), results.mask(0, round_)
+        survivors = int(sum(m.sum() for m in previous.values()))
+        assert int(sum(m.sum() for m in mask.values())) == survivors - round(0.2 * survivors)
+        final = results.final_weights(0, round_ - 1)
+        kept = torch.cat([final[n][mask[n] > 0].abs() for n in mask])
+        dropped = torch.cat([final[n][(previous[n] > 0) & (mask[n] == 0)].abs() for n in mask])
+        assert kept.min() >= dropped.max()  # one ranking across layers, not one per layer
+    one_shot = results.mask(0, 2, "one-shot")
+    assert int(sum(m.sum() for m in one_shot.values())) == int(sum(m.sum() for m in results.mask(0, 2).values()))
+    assert 0 < int(sum(m.sum() for m in one_shot.values())) < total
+
+
+def test_the_paper_rule_keeps_every_stored_runs_key():
+    """Runs of the layer-wise rule (the paper's) keep the keys they had before the rule was a field."""
+    spec = CONFIG.run_spec("ticket", 0, 2)
+    assert "pruning" not in spec
+    assert "pruning" in CONFIG.replace(pruning="global").run_spec("ticket", 0, 2)
+    assert CONFIG.replace(pruning="global").run_spec("ticket", 0, 0) == CONFIG.run_spec("ticket", 0, 0)
+    with pytest.raises(ConfigError, match="unknown pruning rule 'magic'; choose one of layerwise, global"):
+        CONFIG.replace(pruning="magic")

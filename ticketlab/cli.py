@@ -16,6 +16,7 @@ from .errors import TicketlabError
 from .files import writable_folder
 from .lottery import CONDITIONS, SCALES, ExperimentConfig, run_experiment, scale_from_env
 from .models import MODELS
+from .pruning import PRUNING_RULES
 from .training import ENGINE_VERSION
 
 # commands that live in a module of their own (its add_arguments, HELP and main)
@@ -69,6 +70,12 @@ def add_run_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--prune-rate", type=float, help="fraction of surviving fc weights pruned per round (output layer: half)"
     )
+    p.add_argument(
+        "--pruning",
+        choices=tuple(PRUNING_RULES),
+        help="layerwise: each layer loses its rate (the paper's LeNet and Conv rule, default); "
+        "global: all layers ranked together (the paper's VGG and ResNet rule)",
+    )
     p.add_argument("--lr", type=float, help="Adam learning rate (default: the paper's for the model)")
     p.add_argument("--iterations", type=int, help="training iterations per run")
     p.add_argument("--batch-size", type=int, help="minibatch size (paper: 60)")
@@ -115,6 +122,7 @@ def config_from_args(args: argparse.Namespace) -> ExperimentConfig:
         conditions=args.conditions,
         control_rounds=args.control_rounds,
         prune_rate=args.prune_rate,
+        pruning=args.pruning,
         lr=args.lr,
         iterations=args.iterations,
         batch_size=args.batch_size,

@@ -16,7 +16,7 @@ from typing import Protocol
 import torch
 
 from .masks import Mask
-from .pruning import prune_one_shot, prune_random
+from .pruning import PruningRule, prune_random
 
 PREVIOUS_TICKET, DENSE = "previous-ticket", "dense"
 
@@ -25,7 +25,9 @@ class Inputs(Protocol):
     """What a run at level ``round`` may start from (``lottery`` reads each from the store on demand)."""
 
     round: int
-    rates: dict[str, float]
+    rates: dict[str, float]  # per-layer rates of the layer-wise rule
+    prune_rate: float
+    rule: PruningRule  # the experiment's pruning rule
     theta0: dict[str, torch.Tensor]  # the seed's initial weights
     start: dict[str, torch.Tensor]  # θ0, or θk when rewinding
     ticket_mask: Mask  # the seed's ticket of the level before, pruned once more
@@ -83,7 +85,10 @@ REGISTRY = {
         "one-shot pruning",
         "is iterating needed? the dense network pruned once to the same layer sizes, θ0",
         DENSE,
-        lambda inputs: (inputs.start, prune_one_shot(inputs.dense_final, inputs.rates, inputs.round)),
+        lambda inputs: (
+            inputs.start,
+            inputs.rule.once(inputs.dense_final, inputs.rates, inputs.prune_rate, inputs.round),
+        ),
     ),
 }
 CONDITIONS = tuple(REGISTRY)

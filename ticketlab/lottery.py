@@ -31,10 +31,10 @@ from .masks import Mask
 from .models import build
 from .plan import PlannedRun, plan
 from .pruning import (
+    PRUNING_RULES,
     check_rate,
     counts_after_rounds,
     layer_rates,
-    prune_magnitude,
 )
 from .store import Store, run_key
 from .training import ENGINE_VERSION, RunSpec, TrainConfig, train_stacked
@@ -72,6 +72,7 @@ class ExperimentConfig:
     weight_decay: float = 0.0
     rounds: int = 16
     prune_rate: float = 0.2
+    pruning: str = "layerwise"  # a key of pruning.PRUNING_RULES
     conv_rate: float | None = None
     seeds: tuple[int, ...] = (0,)
     conditions: tuple[str, ...] = ("ticket",)
@@ -111,6 +112,8 @@ class ExperimentConfig:
         if not isinstance(self.rounds, int) or self.rounds < 0:
             raise ConfigError(f"rounds must be a whole number >= 0, got {self.rounds!r}")
         check_rate(self.prune_rate)
+        if self.pruning not in PRUNING_RULES:
+            raise ConfigError(f"unknown pruning rule {self.pruning!r}; choose one of {', '.join(PRUNING_RULES)}")
         if self.conv_rate is not None:
             check_rate(self.conv_rate, "conv pruning rate")
         self.train_config()  # validates iterations, lr, batch size, evaluation interval
@@ -168,6 +171,8 @@ class ExperimentConfig:
         )
         if round_ > 0:  # the dense run does not depend on how later rounds prune
             spec.update(prune_rate=self.prune_rate, rates=self.rates())
+            if self.pruning != "layerwise":  # the paper's rule leaves the keys of every stored run as they were
+                spec.update(pruning=self.pruning)
         return spec
 
     def replace(self, **changes) -> ExperimentConfig:
@@ -372,7 +377,7 @@ class _StoredInputs:
 
     def __init__(self, config: ExperimentConfig, store: Store, seed: int, round_: int):
         self.config, self.store, self.seed, self.round = config, store, seed, round_
-        self.rates = config.rates()
+        self.rates, self.prune_rate, self.rule = config.rates(), config.prune_rate, PRUNING_RULES[config.pruning]
 
     @functools.cached_property
     def theta0(self) -> dict[str, torch.Tensor]:
@@ -400,10 +405,10 @@ class _StoredInputs:
 
 
 def _ticket_mask(config: ExperimentConfig, store: Store, seed: int, round_: int) -> Mask:
-    """The ticket's mask for ``round_``: round_-1's ticket pruned by magnitude of its final weights."""
+    """The ticket's mask for ``round_``: round_-1's ticket pruned by the experiment's rule, on its final weights."""
     previous = run_key(config.run_spec("ticket", seed, round_ - 1))
     mask = Mask({n: m.float() for n, m in store.tensors(previous, "mask").items()})
-    return prune_magnitude(store.tensors(previous, "final"), mask, config.rates())
+    return PRUNING_RULES[config.pruning].step(store.tensors(previous, "final"), mask, config.rates(), config.prune_rate)
 
 
 def collect(config: ExperimentConfig, store: Store) -> Results:

@@ -8,6 +8,9 @@ implementation tested ``w < eps`` and so froze every negative weight).
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from dataclasses import dataclass
+
 import pandas as pd
 import torch
 
@@ -86,15 +89,28 @@ def prune_magnitude(weights: dict, mask: Mask, rates: dict[str, float], scores: 
     return new
 
 
-def prune_global(weights: dict, mask: Mask, rate: float, scores: dict | None = None) -> Mask:
-    """Global: rank all surviving weights of all layers together and remove the lowest ``rate``."""
+def prune_global(weights: dict, mask: Mask, rate: float, scores: dict | None = None, keep: int | None = None) -> Mask:
+    """Global: rank all surviving weights of all layers together and remove the lowest ``rate``
+    (or keep exactly ``keep`` of them)."""
     scores = scores or scores_for("magnitude", weights)
     names = list(mask)
     flat_scores = torch.cat([scores[n].flatten().float() for n in names])
     flat_mask = torch.cat([mask[n].flatten() for n in names])
     surviving = int(flat_mask.sum().item())
-    kept = keep_top(flat_scores, flat_mask, surviving - round(check_rate(rate) * surviving))
+    kept = keep_top(
+        flat_scores, flat_mask, keep if keep is not None else surviving - round(check_rate(rate) * surviving)
+    )
     return Mask(zip(names, (t.view_as(mask[n]) for n, t in zip(names, kept.split([mask[n].numel() for n in names])))))
+
+
+def prune_one_shot_global(weights: dict, rate: float, rounds: int, scores: dict | None = None) -> Mask:
+    """One-shot pruning, ranked globally, to the total size that ``rounds`` global rounds reach."""
+    scores = scores or scores_for("magnitude", weights)
+    dense = Mask.ones_like(weights)
+    total = counts_after_rounds({"all": sum(m.numel() for m in dense.values())}, {"all": check_rate(rate)}, rounds)[
+        "all"
+    ]
+    return prune_global(weights, dense, rate, scores, keep=total)
 
 
 def prune_random(mask: Mask, generator: torch.Generator) -> Mask:
@@ -154,3 +170,29 @@ def sparsity_ladder(
         row.update({n: 100.0 * counts[n] / sizes[n] for n in sizes})
         rows.append(row)
     return pd.DataFrame(rows)
+
+
+@dataclass(frozen=True)
+class PruningRule:
+    """How an experiment prunes: one round of iterative pruning, and one-shot pruning to the size
+    that ``rounds`` rounds reach (the one-shot control must match the ticket's rule)."""
+
+    description: str
+    step: Callable[[dict, Mask, dict[str, float], float], Mask]  # (final weights, mask, layer rates, rate)
+    once: Callable[[dict, dict[str, float], float, int], Mask]  # (weights, layer rates, rate, rounds)
+
+
+PRUNING_RULES = {
+    # the paper's rule for LeNet and Conv-2/4/6 (Frankle & Carbin 2019, Section 2 and Figure 2)
+    "layerwise": PruningRule(
+        "each layer loses its own rate of its survivors (the output layer half), by |θj|",
+        lambda weights, mask, rates, rate: prune_magnitude(weights, mask, rates),
+        lambda weights, rates, rate, rounds: prune_one_shot(weights, rates, rounds),
+    ),
+    # the paper's rule for VGG-19 and ResNet-18 (Section 5): layers compete for the survivors
+    "global": PruningRule(
+        "all layers ranked together by |θj|; the rate applies to the network's survivors",
+        lambda weights, mask, rates, rate: prune_global(weights, mask, rate),
+        lambda weights, rates, rate, rounds: prune_one_shot_global(weights, rate, rounds),
+    ),
+}
