@@ -183,13 +183,13 @@ class PruningRule:
 
 
 PRUNING_RULES = {
-    # the paper's rule for LeNet and Conv-2/4/6 (Frankle & Carbin 2019, Section 2 and Figure 2)
+    # the paper's rule for LeNet and Conv-2/4/6 (Frankle & Carbin 2019, Figure 2: per-layer rates)
     "layerwise": PruningRule(
         "each layer loses its own rate of its survivors (the output layer half), by |θj|",
         lambda weights, mask, rates, rate: prune_magnitude(weights, mask, rates),
         lambda weights, rates, rate, rounds: prune_one_shot(weights, rates, rounds),
     ),
-    # the paper's rule for VGG-19 and ResNet-18 (Section 5): layers compete for the survivors
+    # the paper's rule for its deeper networks, VGG-19 and ResNet-18: layers compete for the survivors
     "global": PruningRule(
         "all layers ranked together by |θj|; the rate applies to the network's survivors",
         lambda weights, mask, rates, rate: prune_global(weights, mask, rate),
