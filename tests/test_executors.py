@@ -9,6 +9,7 @@ the thread count changes how sums are split, and so the last bits of a result.
 import io
 import os
 import signal
+import sys
 import threading
 import time
 
@@ -146,6 +147,12 @@ def test_dask_executor_needs_workers_or_a_scheduler():
     with pytest.raises(ConfigError, match="at least 1"):
         DaskExecutor(workers=0)
     assert cli.main(["run", "--model", "toy-mlp", "--scale", "smoke", "--workers", "2"]) == 2
+
+
+def test_one_worker_per_gpu_without_dask_cuda_is_a_one_line_error(monkeypatch):
+    monkeypatch.setitem(sys.modules, "dask_cuda", None)  # as if it were not installed
+    with pytest.raises(ConfigError, match="one Dask worker per GPU needs dask-cuda: pip install dask-cuda"):
+        DaskExecutor(workers=2, gpus=True)._connect()
 
 
 def test_the_command_line_on_two_dask_workers_stores_what_the_local_executor_stores(local_summary, tmp_path):

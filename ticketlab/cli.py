@@ -182,7 +182,8 @@ def executor_from_args(args: argparse.Namespace):
         return None
     from .executors import DaskExecutor
 
-    return DaskExecutor(workers=args.workers, scheduler=args.scheduler)
+    on_gpus = args.workers is not None and str(args.device or "").startswith("cuda")  # one worker per GPU
+    return DaskExecutor(workers=args.workers, scheduler=args.scheduler, gpus=on_gpus)
 
 
 def plan_command(args: argparse.Namespace) -> int:

@@ -59,11 +59,17 @@ class DaskExecutor:
     side by side and the groups of one chain follow each other. ``threads`` is each task's torch
     thread count (default: the machine's cores shared among local workers; a remote worker's own
     default). Results equal the local executor's at the same thread count (the thread count
-    changes how floating-point sums are split: docs/reproducibility.md).
+    changes how floating-point sums are split: docs/reproducibility.md). ``gpus=True`` with
+    ``workers=N`` starts one worker per GPU instead (dask-cuda's ``LocalCUDACluster``).
     """
 
     def __init__(
-        self, workers: int | None = None, scheduler: str | None = None, client=None, threads: int | None = None
+        self,
+        workers: int | None = None,
+        scheduler: str | None = None,
+        client=None,
+        threads: int | None = None,
+        gpus: bool = False,
     ):
         if sum(x is not None for x in (workers, scheduler, client)) != 1:
             raise ConfigError(
@@ -72,7 +78,7 @@ class DaskExecutor:
             )
         if workers is not None and workers < 1:
             raise ConfigError(f"--workers must be at least 1, got {workers}")
-        self.workers, self.scheduler, self.client = workers, scheduler, client
+        self.workers, self.scheduler, self.client, self.gpus = workers, scheduler, client, gpus
         self.threads = threads if threads is not None or workers is None else max(1, (os.cpu_count() or 1) // workers)
 
     def run(self, plan: Plan, store: Store, progress: bool = True, device=None) -> None:
@@ -117,6 +123,8 @@ class DaskExecutor:
                     f"no Dask scheduler answers at {self.scheduler} ({err}); start one "
                     f"(docs/scale-out.md) or use --workers N for a local cluster"
                 ) from None
+        if self.gpus:
+            return _ClusterClient(*_gpu_cluster(self.workers))
         cluster = LocalCluster(
             n_workers=self.workers,
             threads_per_worker=1,
@@ -125,6 +133,21 @@ class DaskExecutor:
             silence_logs=logging.ERROR,
         )
         return _ClusterClient(cluster, Client(cluster))
+
+
+def _gpu_cluster(workers: int):
+    """A local cluster of one worker per GPU (dask-cuda pins each to its own device), and its client."""
+    from distributed import Client
+
+    try:
+        from dask_cuda import LocalCUDACluster
+    except ImportError:
+        raise ConfigError("one Dask worker per GPU needs dask-cuda: pip install dask-cuda") from None
+    available = torch.cuda.device_count()
+    if workers > available:
+        raise ConfigError(f"--workers {workers} with --device cuda needs {workers} GPUs; this machine has {available}")
+    cluster = LocalCUDACluster(n_workers=workers, threads_per_worker=1, dashboard_address=None)
+    return cluster, Client(cluster)
 
 
 class _ClusterClient:
