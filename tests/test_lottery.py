@@ -12,7 +12,6 @@ import torch
 
 from ticketlab import data, lottery, models
 from ticketlab.conditions import CONDITIONS, CONTROLS
-from ticketlab.data import Splits
 from ticketlab.errors import ConfigError
 from ticketlab.lottery import ExperimentConfig, run_experiment
 from ticketlab.pruning import counts_after_rounds, prune_magnitude, prune_one_shot
@@ -61,15 +60,7 @@ def monkeymodule():
 def small_evaluation_sets(monkeymodule):
     """Every experiment in this module loads MNIST with smaller validation and test sets."""
     full = data.load("mnist")
-    small = Splits(
-        "mnist",
-        full.x_train,
-        full.y_train,
-        full.x_val[:1000],
-        full.y_val[:1000],
-        full.x_test[:2000],
-        full.y_test[:2000],
-    )
+    small = full.head(val=1000, test=2000)
     real_load = data.load
 
     def load(name="mnist", root=None):
@@ -423,15 +414,7 @@ def test_a_conv_net_trains_end_to_end_on_mnist(tmp_path, monkeypatch):
     """Conv-2 on MNIST's one-channel images through every path: θ0, reinit, training, evaluation.
     A slice of MNIST keeps it to seconds (every evaluation of all 70,000 images took minutes)."""
     mnist = data.load("mnist")
-    small = Splits(
-        "mnist",
-        mnist.x_train[:1200],
-        mnist.y_train[:1200],
-        mnist.x_val[:500],
-        mnist.y_val[:500],
-        mnist.x_test[:500],
-        mnist.y_test[:500],
-    )
+    small = mnist.head(1200, 500, 500)
     monkeypatch.setattr(lottery.datasets, "load", lambda name, root=None: small)
     config = ExperimentConfig.at_scale(
         "smoke",

@@ -24,15 +24,7 @@ CURVE_COLUMNS = ["iteration", "val_loss", "val_acc", "test_loss", "test_acc"]
 def mnist():
     """All 55K training images; 1K validation and 2K test images keep each evaluation cheap."""
     full = data.load("mnist")
-    return Splits(
-        "mnist",
-        full.x_train,
-        full.y_train,
-        full.x_val[:1000],
-        full.y_val[:1000],
-        full.x_test[:2000],
-        full.y_test[:2000],
-    )
+    return full.head(val=1000, test=2000)
 
 
 def theta0(seed: int, name: str = "lenet") -> dict[str, torch.Tensor]:
@@ -400,15 +392,7 @@ def test_without_the_private_fused_kernel_training_falls_back_once_with_the_same
     30 iterations) gives the fused path's numbers to 1e-6 relative on the weights (bit for bit
     on the 2-core machine), pruned weights stay exactly 0, and one warning says why, however
     many optimizers are made."""
-    splits = Splits(
-        "mnist",
-        mnist.x_train[:3000],
-        mnist.y_train[:3000],
-        mnist.x_val[:300],
-        mnist.y_val[:300],
-        mnist.x_test[:300],
-        mnist.y_test[:300],
-    )
+    splits = mnist.head(3000, 300, 300)
     config = TrainConfig(iterations=30, lr=CONFIG.lr, eval_every=10, weight_decay=1e-2)
     runs = [run_a, sparse_runs[0]]  # two stacks, so two optimizers
 

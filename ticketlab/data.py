@@ -136,6 +136,19 @@ class Splits:
     def num_classes(self) -> int:
         return _SPECS[self.name].num_classes
 
+    def head(self, train: int | None = None, val: int | None = None, test: int | None = None) -> Splits:
+        """The first ``train``, ``val`` and ``test`` examples of each split (None: all of it): a
+        smaller set with the same hold-out, for tests and quick looks."""
+        return Splits(
+            self.name,
+            self.x_train[:train],
+            self.y_train[:train],
+            self.x_val[:val],
+            self.y_val[:val],
+            self.x_test[:test],
+            self.y_test[:test],
+        )
+
     @property
     def input_shape(self) -> tuple[int, ...]:
         """Shape of one image (C, H, W): what a model's first layer must accept."""
