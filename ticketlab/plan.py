@@ -41,10 +41,6 @@ class Plan:
         """The runs not yet stored, in plan order."""
         return [run for run in self.runs if not store.has(run.key)]
 
-    def ready(self, pending: list[PlannedRun], store: Store) -> list[PlannedRun]:
-        """The pending runs whose every input is stored."""
-        return [run for run in pending if all(store.has(key) for key in run.needs)]
-
     def describe(self, store: Store, hours_left: float | None = None) -> str:
         """A few lines for the terminal: runs per level, how many are stored, what is left."""
         stored = {run.key for run in self.runs if store.has(run.key)}
