@@ -217,3 +217,34 @@ def test_side_by_side_puts_each_experiment_in_its_own_columns():
 def test_a_table_without_the_summary_columns_is_a_one_line_error():
     with pytest.raises(DataError, match="early_stop_iteration"):
         report.reproduction_table(paper_like().drop(columns="early_stop_iteration"))
+
+
+def test_effect_sizes_are_the_paper_like_runs_effects_at_the_papers_levels():
+    effects = report.effect_sizes(paper_like())["mean over seeds"]
+    assert effects["dense: test accuracy at early stop (%)"] == pytest.approx(98.0)
+    assert effects["dense: early-stop iteration"] == 5000
+    assert effects["tickets at 21.1%: % earlier than dense"] == pytest.approx(38.0)  # 3,100 against 5,000
+    assert effects["tickets at 13.5%: gain over dense (pp)"] == pytest.approx(0.5)
+    assert effects["tickets at 3.6%: gain over dense (pp)"] == pytest.approx(0.05)
+    assert effects["tickets at 2.9%: gain over dense (pp)"] == pytest.approx(-0.3)
+    assert effects["reinit at 21.1%: gain over dense (pp)"] == pytest.approx(0.4 - 0.6)
+    assert effects["ticket vs reinit at 21.1%: times sooner"] == pytest.approx(2.5, abs=0.01)
+    assert effects["ticket vs reinit at 21.1%: gain (pp)"] == pytest.approx(0.6)
+    assert effects["ticket vs random pruning at 10.7%: gain (pp)"] == pytest.approx(0.8)
+
+
+def test_an_effect_not_run_at_the_papers_level_is_nan_not_borrowed_from_a_neighbour():
+    summary = paper_like()
+    summary = summary[~((summary["condition"] == "random-prune") & summary["round"].between(9, 11))]
+    effects = report.effect_sizes(summary.query("round <= 12"))["mean over seeds"]
+    assert effects.isna().tolist() == [False] * 4 + [True, True, False, False, False, True]
+
+
+def test_capped_effects_subtract_the_reference_from_the_short_run():
+    reference = paper_like()
+    short = shift(paper_like(), "ticket", 7, "test_acc_at_early_stop", 0.2)  # +0.2 pp at 21.1%
+    table = report.capped_effects(short, reference)
+    assert table.columns.tolist() == ["paper", "reference", "short run", "short - reference"]
+    assert table.loc["ticket vs reinit at 21.1%: gain (pp)", "short - reference"] == pytest.approx(0.2)
+    assert table.loc["ticket vs random pruning at 10.7%: gain (pp)", "short - reference"] == pytest.approx(0)
+    assert table.loc["tickets at 21.1%: % earlier than dense", "paper"] == "38"

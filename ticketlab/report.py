@@ -83,6 +83,77 @@ def side_by_side(tables: dict[str, pd.DataFrame]) -> pd.DataFrame:
     return out
 
 
+# ----------------------------------------------------------------------------- effect sizes
+
+
+def effect_sizes(summary: pd.DataFrame) -> pd.DataFrame:
+    """The size of each of the paper's effects at the paper's own level: the paper's value and the
+    mean over seeds here (NaN where the condition did not run at that level). One number per
+    effect, so that two experiments (a short lecture run and the paper-protocol reference) can be
+    set side by side and subtracted."""
+    table = analysis.relative_to_dense(summary)
+    conditions = set(summary["condition"])
+
+    def at(condition: str, percent: float, metric: str) -> float:
+        row = _level_row(table, condition, percent) if condition in conditions else None
+        return math.nan if row is None else float(row[f"{metric}_mean"])
+
+    def versus(control: str, percent: float, metric: str) -> float:
+        comparison = _comparison(summary, control, percent) if control in conditions else None
+        return math.nan if comparison is None else getattr(comparison, metric).mean
+
+    rows = [
+        ("dense: test accuracy at early stop (%)", f"{DENSE_ACC}", 100 * analysis.dense_reference(summary).mean),
+        ("dense: early-stop iteration", "", analysis.dense_reference(summary, "early_stop_iteration").mean),
+        (
+            f"tickets at {FASTEST_LEVEL}%: % earlier than dense",
+            f"{PERCENT_EARLIER:.0f}",
+            at("ticket", FASTEST_LEVEL, "percent_earlier"),
+        ),
+        (
+            f"tickets at {PEAK_LEVEL}%: gain over dense (pp)",
+            f">= {PEAK_GAIN_PP}",
+            at("ticket", PEAK_LEVEL, "acc_gain_pp"),
+        ),
+        (
+            f"tickets at {BACK_LEVEL}%: gain over dense (pp)",
+            f"0 ± {BACK_BAND_PP}",
+            at("ticket", BACK_LEVEL, "acc_gain_pp"),
+        ),
+        (f"tickets at {BELOW_LEVEL}%: gain over dense (pp)", "< 0", at("ticket", BELOW_LEVEL, "acc_gain_pp")),
+        (f"reinit at {REINIT_LEVEL}%: gain over dense (pp)", "< 0", at("reinit", REINIT_LEVEL, "acc_gain_pp")),
+        (
+            f"ticket vs reinit at {REINIT_LEVEL}%: times sooner",
+            f"{REINIT_SPEEDUP}",
+            versus("reinit", REINIT_LEVEL, "speedup"),
+        ),
+        (
+            f"ticket vs reinit at {REINIT_LEVEL}%: gain (pp)",
+            f"about {REINIT_GAIN_PP}",
+            versus("reinit", REINIT_LEVEL, "acc_gain_pp"),
+        ),
+        (
+            f"ticket vs random pruning at {RANDOM_LEVEL}%: gain (pp)",
+            f"{RANDOM_GAIN_PP}",
+            versus("random-prune", RANDOM_LEVEL, "acc_gain_pp"),
+        ),
+    ]
+    return pd.DataFrame(rows, columns=["effect", "paper", "mean over seeds"]).set_index("effect")
+
+
+def capped_effects(short: pd.DataFrame, reference: pd.DataFrame) -> pd.DataFrame:
+    """Each effect in a short run (``short``, e.g. the lecture) next to the same effect in the
+    paper-protocol ``reference`` and the paper, with the difference short minus reference: what
+    the short budget and the fewer seeds do to each effect size (NaN where either experiment did
+    not run at the paper's level)."""
+    ref, run = effect_sizes(reference), effect_sizes(short)
+    out = pd.DataFrame(
+        {"paper": ref["paper"], "reference": ref["mean over seeds"], "short run": run["mean over seeds"]}
+    )
+    out["short - reference"] = out["short run"] - out["reference"]
+    return out
+
+
 # ----------------------------------------------------------------------------- one function per claim
 
 
