@@ -192,10 +192,11 @@ lesson_figures.training_figure(dense, "Training the dense LeNet-300-100 on MNIST
 # %% [markdown] slideshow={"slide_type": "notes"}
 # Each layer is pruned to the size it would have after r rounds of the lottery-ticket paper's
 # iterative pruning (fully connected layers lose 20% of their survivors per round, the output
-# layer 10%), so the sparsity levels here are the ones notebooks 03 and 04 use. Karnin derived his
-# estimate for plain gradient descent, where every step is −η times the gradient; we trained with
-# Adam, whose steps are not, so the estimate is only a rough guide here. Accuracy is measured on
-# the test set: nothing is chosen with it.
+# layer 10%), so the sparsity levels here are those of the same rounds in notebooks 03 and 04
+# (the table lists every second round and goes a little past their sparsest level). Karnin
+# derived his estimate for plain gradient descent, where every step is −η times the gradient; we
+# trained with Adam, whose steps are not, so the estimate is only a rough guide here. Accuracy is
+# measured on the test set: nothing is chosen with it.
 
 # %% slideshow={"slide_type": "subslide"}
 pruner = experiments.one_shot_pruner(dense, theta0, CONFIG, mnist.x_test, mnist.y_test)
@@ -217,9 +218,9 @@ for method, rows in one_shot.groupby("method", sort=False):
 # fraction of its weights, because many trained weights are close to zero and contribute little.
 # Random pruning destroys the network quickly. Karnin's estimate, used with Adam instead of the
 # plain gradient descent it was derived for, does worse than random pruning already at the
-# mildest level of the table, better at the next, and then collapses to chance: a pruning
-# criterion is only as good as its assumptions. The pixel images further down show what it
-# keeps instead.
+# mildest level of the table, better at the next, and then falls far below it and down to chance
+# (the dotted line of the figure): a pruning criterion is only as good as its assumptions. The
+# pixel images further down show what it keeps instead.
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Fine-tuning recovers the rest
@@ -240,9 +241,10 @@ fine_tuned = [(method, run.mask.percent_remaining, result) for (method, _), run,
 lesson_figures.fine_tune_figure(fine_tuned, dense.final_test_acc)
 
 # %% [markdown] slideshow={"slide_type": "notes"}
-# Iteration 0 of each line is the pruned network before any retraining (the values of the
-# previous figure). A few hundred steps bring the magnitude-pruned networks back close to the
-# dense accuracy, and even the randomly pruned ones recover most of what they lost: the pruned
+# Iteration 0 of each line is the pruned network before any retraining, as in the one-shot table
+# above (it lists 10.8%; 3.6% lies between two of its rows). A few hundred steps bring the
+# magnitude-pruned network at 10.8% back to the dense accuracy and the one at 3.6% to within a
+# few points of it, and even the randomly pruned ones recover most of what they lost: the pruned
 # *architecture* can learn. What it cannot do is keep the knowledge of the removed weights
 # without retraining. Notebook 02 asks the sharper question: could a small architecture like this
 # be trained from the start?
@@ -294,7 +296,7 @@ widgets.pruning_explorer(pruner, rounds=range(0, 21), dense_accuracy=dense.final
 #   2015).
 # - The magnitude of a trained weight is a strong guide to its importance: LeNet-300-100 keeps its
 #   accuracy without retraining after most of its weights are removed; random pruning does not.
-# - Brief fine-tuning recovers what one-shot pruning lost, even for random masks.
+# - Brief fine-tuning recovers most of what one-shot pruning lost, even for random masks.
 # - Pruning as we met it here always starts from a *trained* dense network. Notebook 02 asks
 #   whether the small network could have been trained on its own from the start.
 
@@ -385,7 +387,7 @@ check_magnitude_prune(magnitude_prune)
 # from ticketlab import pruning
 # from ticketlab.training import evaluate
 #
-# rate = 1 - 0.8**10  # the overall sparsity of layer-wise round 10
+# rate = 1 - 0.8**10  # about the overall sparsity of layer-wise round 10 (10.8% remaining)
 # layer_wise = pruner.mask("magnitude", 10)
 # global_mask = pruning.prune_global(dense.final, Mask.ones_like(dense.final), rate)
 # for name, mask in (("layer-wise", layer_wise), ("global", global_mask)):

@@ -35,8 +35,8 @@
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Setup
 #
-# The notebook runs at the **lecture** scale by default: about three minutes on a laptop CPU if
-# notebook 03 has not stored its runs yet, half a minute if it has. Set the environment
+# The notebook runs at the **lecture** scale by default: about two minutes on a 2-core laptop CPU
+# if notebook 03 has not stored its runs yet, under half a minute if it has. Set the environment
 # variable `TICKETLAB_SCALE=smoke` for a seconds-long check, or `TICKETLAB_SCALE=paper` for the
 # paper's full budgets. Finished runs live in `results/` and are shared with notebooks 03–05.
 
@@ -381,11 +381,12 @@ check_percent_remaining(percent_remaining)
 # experiments.condition_table(gentle.results.summary).round(1)
 # ```
 #
-# Put rows of similar "percent remaining" side by side (40% per round gives 61, 37.5, 23.3, ...;
-# 20% per round gives 80, 64, 51, ...). If gentler pruning finds better tickets, its ticket column is
-# higher at the same sparsity; the reinit column tells whether the gain is the ticket's or the
-# architecture's. It costs twice as many rounds of training, which is the price Frankle & Carbin
-# (2019) pay for iterative pruning.
+# Put rows of similar "percent remaining" side by side (40% per round gives the levels of the
+# table above; 20% per round steps down more gently, as its own table's "percent remaining"
+# column shows). If gentler pruning finds better tickets, its ticket column is higher at the same
+# sparsity; the reinit column tells whether the gain is the ticket's or the architecture's. It
+# costs twice as many rounds of training, which is the price Frankle & Carbin (2019) pay for
+# iterative pruning.
 #
 # </details>
 

@@ -215,6 +215,14 @@ def test_controls_run_only_at_control_rounds_and_every_round_is_one_stack(straig
     assert set(controls["round"]) == {2}
 
 
+def test_asking_for_a_run_the_experiment_does_not_have_is_a_one_line_error(straight):
+    results, _ = straight
+    with pytest.raises(ConfigError, match="'reinit' did not run at round 1; it ran at rounds \\[2\\]"):
+        results.mask(0, 1, "reinit")
+    with pytest.raises(ConfigError, match="no 'ticket' run of seed 7"):
+        results.mask(7, 1)
+
+
 def test_tables_are_tidy(straight):
     results, _ = straight
     assert list(results.curves.columns[:6]) == ["model", "dataset", "condition", "seed", "round", "percent_remaining"]
@@ -330,7 +338,7 @@ def test_rewinding_reuses_the_stored_dense_run_bit_for_bit(tmp_path, monkeypatch
 
 def test_scales_are_presets_that_overrides_change(monkeypatch):
     lecture = ExperimentConfig.at_scale("lecture")
-    assert (lecture.iterations, lecture.lr, lecture.batch_size, lecture.eval_every) == (4000, 1.2e-3, 60, 100)
+    assert (lecture.iterations, lecture.lr, lecture.batch_size, lecture.eval_every) == (3500, 1.2e-3, 60, 100)
     assert ExperimentConfig.at_scale("paper").iterations == 50_000
     assert ExperimentConfig.at_scale("smoke", iterations=None).iterations == lottery.SCALES["smoke"]["iterations"]
     assert ExperimentConfig.at_scale("smoke", model="toy-mlp").lr == models.REGISTRY["toy-mlp"].lr
@@ -347,6 +355,25 @@ def test_fewer_rounds_than_the_preset_keep_the_control_rounds_that_exist():
     assert ExperimentConfig.at_scale("paper").control_rounds is None
     with pytest.raises(ConfigError, match="control round 9"):
         ExperimentConfig.at_scale("lecture", rounds=7, control_rounds=(9,))
+
+
+def test_a_condition_can_run_at_its_own_rounds():
+    """The lecture's sign-reinit and one-shot skip 51.3, 13.5 and 10.7%, where no claim grades them."""
+    config = ExperimentConfig.at_scale("lecture", conditions=lottery.CONDITIONS)
+    assert config.rounds_of("ticket") == tuple(range(config.rounds + 1))
+    assert config.rounds_of("reinit") == config.control_rounds == (3, 7, 9, 10, 15)
+    assert config.rounds_of("one-shot") == config.rounds_of("sign-reinit") == (7, 15)
+    assert (
+        {c for c, _ in config.runs_at(3)} == {c for c, _ in config.runs_at(9)} == {"ticket", "reinit", "random-prune"}
+    )
+    assert {c for c, _ in config.runs_at(15)} == set(lottery.CONDITIONS)
+    assert {c for c, _ in config.runs_at(0)} == {"ticket"}
+    assert ExperimentConfig.at_scale("lecture", rounds=7).rounds_of("one-shot") == (7,)
+    assert config.replace(rounds=5, control_rounds=(3,)).rounds_of("sign-reinit") == ()  # 7 and 15 never come
+    # your own control rounds hold for every control
+    assert ExperimentConfig.at_scale("lecture", control_rounds=(2,)).rounds_of("one-shot") == (2,)
+    with pytest.raises(ConfigError, match="'tickets', which is not a control"):
+        ExperimentConfig(rounds_by_condition=(("tickets", (1,)),))
 
 
 def test_ticket_is_always_a_condition():

@@ -340,7 +340,7 @@ def dense_equivalent_floor_ms(round_: int, peak_gflops: float) -> float:
 def main(args: argparse.Namespace) -> int:
     repeats = args.repeats or (1 if args.quick else 2)
     # multiples of the evaluation periods, so that every figure holds its share of evaluation
-    textbook_iterations, stacked_iterations, paper_iterations = (200, 400, 100) if args.quick else (1000, 2000, 1000)
+    textbook_iterations, stacked_iterations, paper_iterations = (200, 1000, 100) if args.quick else (1000, 2000, 1000)
     print(
         f"bench: torch {torch.__version__}, {torch.get_num_threads()} threads, LeNet-300-100, batch 60, "
         f"{repeats} interleaved repeat(s)",
