@@ -39,6 +39,6 @@ test: venv
 	$(BIN)/ruff format --check .
 	$(BIN)/pytest -m "not slow"
 ifneq ($(NOTEBOOKS),)
-	$(BIN)/pytest --nbval-lax --nbval-current-env notebooks/
+	$(BIN)/pytest --nbval-lax --nbval-current-env --durations=10 notebooks/
 endif
 	$(BIN)/pytest -m slow

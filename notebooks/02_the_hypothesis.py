@@ -56,7 +56,7 @@ plots.use_course_style()  # seaborn's default look
 SCALE = scale_from_env()  # "lecture" unless TICKETLAB_SCALE says smoke or paper
 TICKET_ROUND = 7  # 7 rounds of 20% pruning leave 21.1% of LeNet's weights
 CONFIG = ExperimentConfig.at_scale(SCALE).replace(rounds=TICKET_ROUND, conditions=("ticket",), control_rounds=None)
-print(f"scale {SCALE!r}: LeNet-300-100 on MNIST, {CONFIG.iterations:,} iterations per round, seeds {list(CONFIG.seeds)}")
+print(f"scale {SCALE!r}: LeNet-300-100 on MNIST, {CONFIG.iterations:,} iterations per run, seeds {list(CONFIG.seeds)}")
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## 1 · The hypothesis
