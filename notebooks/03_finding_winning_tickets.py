@@ -82,8 +82,8 @@ scales["vs lecture"] = (scales["total iterations"] / scales.loc["lecture", "tota
 print(scales.to_string())
 
 # %% slideshow={"slide_type": "skip"}
-controls = "; ".join(f"{c} at rounds {list(CONFIG.rounds_of(c))}" for c in CONFIG.conditions if c != "ticket")
-print(f"This notebook runs at scale {SCALE!r}: {CONFIG.rounds} pruning rounds, seeds {list(CONFIG.seeds)}; {controls}.")
+print(f"This notebook runs at scale {SCALE!r}: {CONFIG.rounds} pruning rounds, seeds {list(CONFIG.seeds)}; "
+      f"{CONFIG.describe_controls()}.")
 
 # %% [markdown] slideshow={"slide_type": "notes"}
 # The paper scale trains every control at every round with five seeds for 50,000 iterations: the

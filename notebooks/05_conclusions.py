@@ -63,8 +63,7 @@ REFERENCE = reference.load()  # the paper's protocol, run in full: tables only
 # %% slideshow={"slide_type": "skip"}
 # NBVAL_CHECK_OUTPUT
 print(f"scale {SCALE!r}: LeNet-300-100 on MNIST, {CONFIG.iterations:,} iterations per run, seeds {list(CONFIG.seeds)}, "
-      f"rounds 0..{CONFIG.rounds}; controls: " + "; ".join(
-          f"{c} at rounds {list(CONFIG.rounds_of(c))}" for c in CONFIG.conditions if c != "ticket"))
+      f"rounds 0..{CONFIG.rounds}; controls: {CONFIG.describe_controls()}")
 protocol = REFERENCE.provenance["protocol"]
 print(f"reference: the paper's protocol, {protocol['iterations']:,} iterations per run, seeds {REFERENCE.seeds}, "
       f"rounds 0..{protocol['rounds']}, {', '.join(protocol['conditions'][1:])} at every round, one-shot at rounds "

@@ -368,6 +368,11 @@ def test_a_condition_can_run_at_its_own_rounds():
     )
     assert {c for c, _ in config.runs_at(15)} == set(lottery.CONDITIONS)
     assert {c for c, _ in config.runs_at(0)} == {"ticket"}
+    assert config.describe_controls() == (
+        "reinit at rounds [3, 7, 9, 10, 15]; random-prune at rounds [3, 7, 9, 10, 15]; "
+        "sign-reinit at rounds [7, 15]; one-shot at rounds [7, 15]"
+    )
+    assert ExperimentConfig().describe_controls() == "no controls"
     assert ExperimentConfig.at_scale("lecture", rounds=7).rounds_of("one-shot") == (7,)
     assert config.replace(rounds=5, control_rounds=(3,)).rounds_of("sign-reinit") == ()  # 7 and 15 never come
     # your own control rounds hold for every control

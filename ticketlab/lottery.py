@@ -183,6 +183,11 @@ class ExperimentConfig:
         own = dict(self.rounds_by_condition).get(condition, self.control_rounds)
         return every if own is None else tuple(r for r in own if r in every)
 
+    def describe_controls(self) -> str:
+        """Where each control trains, for printing: ``'reinit at rounds [3, 7]; one-shot at rounds [7]'``."""
+        controls = [f"{c} at rounds {list(self.rounds_of(c))}" for c in self.conditions if c != "ticket"]
+        return "; ".join(controls) or "no controls"
+
     def runs_at(self, round_: int) -> list[tuple[str, int]]:
         """(condition, seed) pairs trained in ``round_``: the ticket always, controls at their rounds."""
         conditions = [c for c in self.conditions if round_ in self.rounds_of(c)]

@@ -93,50 +93,32 @@ def effect_sizes(summary: pd.DataFrame) -> pd.DataFrame:
     set side by side and subtracted."""
     table = analysis.relative_to_dense(summary)
     conditions = set(summary["condition"])
+    gain = "gain over dense (pp)"
 
-    def at(condition: str, percent: float, metric: str) -> float:
-        row = _level_row(table, condition, percent) if condition in conditions else None
-        return math.nan if row is None else float(row[f"{metric}_mean"])
+    def over_dense(who: str, condition: str, level: float, what: str, paper: str, metric: str = "acc_gain_pp"):
+        """One level of ``condition`` against dense (``relative_to_dense``)."""
+        row = _level_row(table, condition, level) if condition in conditions else None
+        return f"{who} at {level}%: {what}", paper, math.nan if row is None else float(row[f"{metric}_mean"])
 
-    def versus(control: str, percent: float, metric: str) -> float:
-        comparison = _comparison(summary, control, percent) if control in conditions else None
-        return math.nan if comparison is None else getattr(comparison, metric).mean
+    def against(control: str, name: str, level: float, what: str, paper: str, metric: str = "acc_gain_pp"):
+        """The ticket against ``control`` on the same masks (``analysis.compare_at``)."""
+        comparison = _comparison(summary, control, level) if control in conditions else None
+        value = math.nan if comparison is None else getattr(comparison, metric).mean
+        return f"ticket vs {name} at {level}%: {what}", paper, value
 
     rows = [
         ("dense: test accuracy at early stop (%)", f"{DENSE_ACC}", 100 * analysis.dense_reference(summary).mean),
         ("dense: early-stop iteration", "", analysis.dense_reference(summary, "early_stop_iteration").mean),
-        (
-            f"tickets at {FASTEST_LEVEL}%: % earlier than dense",
-            f"{PERCENT_EARLIER:.0f}",
-            at("ticket", FASTEST_LEVEL, "percent_earlier"),
+        over_dense(
+            "tickets", "ticket", FASTEST_LEVEL, "% earlier than dense", f"{PERCENT_EARLIER:.0f}", "percent_earlier"
         ),
-        (
-            f"tickets at {PEAK_LEVEL}%: gain over dense (pp)",
-            f">= {PEAK_GAIN_PP}",
-            at("ticket", PEAK_LEVEL, "acc_gain_pp"),
-        ),
-        (
-            f"tickets at {BACK_LEVEL}%: gain over dense (pp)",
-            f"0 ± {BACK_BAND_PP}",
-            at("ticket", BACK_LEVEL, "acc_gain_pp"),
-        ),
-        (f"tickets at {BELOW_LEVEL}%: gain over dense (pp)", "< 0", at("ticket", BELOW_LEVEL, "acc_gain_pp")),
-        (f"reinit at {REINIT_LEVEL}%: gain over dense (pp)", "< 0", at("reinit", REINIT_LEVEL, "acc_gain_pp")),
-        (
-            f"ticket vs reinit at {REINIT_LEVEL}%: times sooner",
-            f"{REINIT_SPEEDUP}",
-            versus("reinit", REINIT_LEVEL, "speedup"),
-        ),
-        (
-            f"ticket vs reinit at {REINIT_LEVEL}%: gain (pp)",
-            f"about {REINIT_GAIN_PP}",
-            versus("reinit", REINIT_LEVEL, "acc_gain_pp"),
-        ),
-        (
-            f"ticket vs random pruning at {RANDOM_LEVEL}%: gain (pp)",
-            f"{RANDOM_GAIN_PP}",
-            versus("random-prune", RANDOM_LEVEL, "acc_gain_pp"),
-        ),
+        over_dense("tickets", "ticket", PEAK_LEVEL, gain, f">= {PEAK_GAIN_PP}"),
+        over_dense("tickets", "ticket", BACK_LEVEL, gain, f"0 ± {BACK_BAND_PP}"),
+        over_dense("tickets", "ticket", BELOW_LEVEL, gain, "< 0"),
+        over_dense("reinit", "reinit", REINIT_LEVEL, gain, "< 0"),
+        against("reinit", "reinit", REINIT_LEVEL, "times sooner", f"{REINIT_SPEEDUP}", "speedup"),
+        against("reinit", "reinit", REINIT_LEVEL, "gain (pp)", f"about {REINIT_GAIN_PP}"),
+        against("random-prune", "random pruning", RANDOM_LEVEL, "gain (pp)", f"{RANDOM_GAIN_PP}"),
     ]
     return pd.DataFrame(rows, columns=["effect", "paper", "mean over seeds"]).set_index("effect")
 
