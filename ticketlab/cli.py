@@ -1,4 +1,4 @@
-"""Command line: ``python -m ticketlab run|plan|store|bench|reference|slides``.
+"""Command line: ``python -m ticketlab run|plan|store|bench|reference|beyond|slides``.
 
 Thin: parse flags, build an ``ExperimentConfig``, call the package, print. Bad input ends
 with one line on stderr and exit status 2, never a traceback.
@@ -20,7 +20,7 @@ from .pruning import PRUNING_RULES
 from .training import ENGINE_VERSION
 
 # commands that live in a module of their own (its add_arguments, HELP and main)
-MODULE_COMMANDS = {"bench": "bench", "reference": "reference", "slides": "course.slides"}
+MODULE_COMMANDS = {"bench": "bench", "reference": "reference", "beyond": "beyond", "slides": "course.slides"}
 
 
 def build_parser() -> argparse.ArgumentParser:
