@@ -15,6 +15,7 @@ from ticketlab.course.exercises import (
     check_percent_remaining,
     check_random_prune,
     check_reset,
+    check_snip_scores,
     lenet_percent_remaining,
 )
 from ticketlab.masks import Mask
@@ -337,3 +338,57 @@ def test_result_shows_a_tick_or_a_cross():
     assert repr(passed) == passed._repr_markdown_() == "✅ correct"
     assert repr(failed) == "❌ on a 4x5 weight you kept 17, expected 16"
     assert bool(passed) and not bool(failed)
+
+
+# --- SNIP's connection sensitivity ------------------------------------------------------------------
+
+
+def _snip_parts(model, weights, x, y):
+    params = {n: w.requires_grad_() for n, w in weights.items()}
+    loss = torch.nn.functional.cross_entropy(torch.func.functional_call(model, params, (x,)), y)
+    names = [n for n in params if n.endswith(".weight")]
+    return names, params, torch.autograd.grad(loss, [params[n] for n in names])
+
+
+def snip_right(model, weights, x, y):
+    names, params, grads = _snip_parts(model, weights, x, y)
+    return {n: (g * params[n]).abs().detach() for n, g in zip(names, grads)}
+
+
+def snip_normalised(model, weights, x, y):
+    scores = snip_right(model, weights, x, y)
+    total = sum(s.sum() for s in scores.values())
+    return {n: s / total for n, s in scores.items()}
+
+
+def snip_gradient_only(model, weights, x, y):
+    names, _, grads = _snip_parts(model, weights, x, y)
+    return {n: g.abs() for n, g in zip(names, grads)}
+
+
+def snip_magnitude(model, weights, x, y):
+    return {n: w.abs() for n, w in weights.items() if n.endswith(".weight")}
+
+
+def snip_with_biases(model, weights, x, y):
+    return {n: w.abs() for n, w in weights.items()}
+
+
+@pytest.mark.parametrize("fn", [snip_right, snip_normalised])
+def test_snip_checker_passes_the_score_and_its_normalised_form(fn):
+    assert check_snip_scores(fn)
+
+
+@pytest.mark.parametrize(
+    "fn, phrase",
+    [
+        (snip_gradient_only, "multiplies it by the weight"),
+        (snip_magnitude, "magnitude at initialisation"),
+        (snip_with_biases, "biases are never pruned"),
+        (lambda model, weights, x, y: None, "not implemented"),
+        (lambda model, weights, x, y: [1, 2], "return a dict"),
+    ],
+)
+def test_snip_checker_names_the_mistake(fn, phrase):
+    result = check_snip_scores(fn)
+    assert not result and phrase in result.message

@@ -37,7 +37,7 @@ from . import data as datasets
 from .course.experiments import train_or_load
 from .errors import ConfigError, DataError
 from .init_pruning import grasp_scores, mask_global, sample_batch, shuffle_within_layers, snip_scores, synflow_mask
-from .lottery import ExperimentConfig, Results, derived_seed, initial_weights, run_experiment
+from .lottery import CONDITIONS, ExperimentConfig, Results, derived_seed, initial_weights, run_experiment
 from .masks import Mask
 from .models import build
 from .pruning import scores_for
@@ -67,8 +67,9 @@ CHECK_TOLERANCE_PP = 0.5
 
 
 def lecture(seeds=SEEDS) -> ExperimentConfig:
-    """The lecture experiment whose tickets both studies start from."""
-    return ExperimentConfig.at_scale("lecture", seeds=tuple(seeds))
+    """The lecture experiment whose tickets and controls both studies start from: notebooks 03-05's
+    (every condition), so its runs are already in the store after those notebooks."""
+    return ExperimentConfig.at_scale("lecture", seeds=tuple(seeds), conditions=CONDITIONS)
 
 
 # ----------------------------------------------------------------------------- instability
@@ -132,14 +133,17 @@ def subnetworks(results: Results, rewound: dict, rounds=STABILITY_ROUNDS, points
 
 
 def run_instability(
-    config: ExperimentConfig, store: Store, rounds=STABILITY_ROUNDS, points=REWIND_POINTS, progress: bool = True
+    config: ExperimentConfig, store: Store, rounds=None, points=None, progress: bool = True
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Train every copy pair (one stack per rewinding point) and measure its path: (pairs, paths).
 
     Each copy trains for the rest of the protocol, ``iterations`` − k, so every pair ends where the
     lecture's runs end. The barrier is measured on test error, as in the paper (nothing is
-    selected on it), at ``stability.PATH_POINTS`` evenly spaced points.
+    selected on it), at ``stability.PATH_POINTS`` evenly spaced points. ``rounds`` and ``points``
+    default to ``STABILITY_ROUNDS`` and ``REWIND_POINTS``.
     """
+    rounds = STABILITY_ROUNDS if rounds is None else rounds
+    points = REWIND_POINTS if points is None else points
     data = datasets.load(config.dataset)
     results = run_experiment(config, store, progress=progress)
     networks = subnetworks(results, rewind_weights(config, store, data, points, progress), rounds, points)
@@ -212,10 +216,12 @@ def init_masks(config: ExperimentConfig, seed: int, density: float, data) -> dic
     }
 
 
-def run_init_pruning(config: ExperimentConfig, store: Store, rounds=INIT_ROUNDS, progress: bool = True) -> pd.DataFrame:
+def run_init_pruning(config: ExperimentConfig, store: Store, rounds=None, progress: bool = True) -> pd.DataFrame:
     """Every method, as published and shuffled, at every level's density, trained from θ0 with the
     lecture's protocol and data orders (one stack per level); the lecture's ticket, reinit and
-    random pruning at the same levels beside them. One row per run."""
+    random pruning at the same levels beside them. One row per run; ``rounds`` defaults to
+    ``INIT_ROUNDS``."""
+    rounds = INIT_ROUNDS if rounds is None else rounds
     data = datasets.load(config.dataset)
     results = run_experiment(config, store, progress=progress)
     rows = []
@@ -270,25 +276,34 @@ def _init_row(label: dict, round_: int, mask: Mask, result) -> dict:
     )
 
 
-def shuffle_table(table: pd.DataFrame) -> pd.DataFrame:
-    """Per method and level: accuracy as published and shuffled (percent, mean over seeds) and the
-    paired drop, its standard error, and whether shuffling hurts: a mean drop above
-    ``SHUFFLE_HURTS_PP`` and above two standard errors. For IMP, the shuffled ticket is random
-    pruning with the ticket's layer sizes (the lecture's random-prune control)."""
+def shuffle_drops(table: pd.DataFrame) -> pd.DataFrame:
+    """Per method, level and seed: test accuracy at early stop as published minus shuffled (pp).
+    For IMP, the shuffled ticket is random pruning with the ticket's layer sizes (the lecture's
+    random-prune control: the same θ0 and data order)."""
     runs = table.assign(method=table["method"].replace({"random": "IMP ticket"}))
     runs = runs[runs["method"] != "IMP reinit"]
     wide = runs.pivot_table(index=["method", "round", "seed"], columns="variant", values="test_acc_at_early_stop")
-    drop = 100 * (wide["as published"] - wide["shuffled"])
-    grouped = drop.groupby(level=["method", "round"])
-    out = pd.DataFrame(
-        {
-            "percent_remaining": runs.groupby(["method", "round"])["percent_remaining"].mean(),
-            "as_published": 100 * wide["as published"].groupby(level=["method", "round"]).mean(),
-            "shuffled": 100 * wide["shuffled"].groupby(level=["method", "round"]).mean(),
-            "drop_pp": grouped.mean(),
-            "drop_se": grouped.std() / np.sqrt(grouped.count()),
-        }
+    drops = wide.assign(drop_pp=100 * (wide["as published"] - wide["shuffled"])).reset_index()
+    levels = runs.groupby("round")["percent_remaining"].mean()
+    return drops.assign(percent_remaining=drops["round"].map(levels))[
+        ["method", "round", "percent_remaining", "seed", "as published", "shuffled", "drop_pp"]
+    ]
+
+
+def shuffle_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Per method and level: accuracy as published and shuffled (percent, mean over seeds), the
+    mean paired drop, its standard error, and whether shuffling hurts: a mean drop above
+    ``SHUFFLE_HURTS_PP`` and above two standard errors (a real loss, not seed noise)."""
+    drops = shuffle_drops(table)
+    grouped = drops.groupby(["method", "round"])
+    out = grouped.agg(
+        percent_remaining=("percent_remaining", "first"),
+        as_published=("as published", "mean"),
+        shuffled=("shuffled", "mean"),
+        drop_pp=("drop_pp", "mean"),
+        drop_se=("drop_pp", "sem"),
     )
+    out[["as_published", "shuffled"]] *= 100
     out["shuffling_hurts"] = (out["drop_pp"] > SHUFFLE_HURTS_PP) & (out["drop_pp"] > 2 * out["drop_se"])
     return out.reset_index()
 

@@ -26,6 +26,7 @@ __all__ = [
     "check_early_stop",
     "check_random_prune",
     "check_percent_remaining",
+    "check_snip_scores",
     "lenet_percent_remaining",
 ]
 
@@ -466,3 +467,87 @@ def _diagnose_percent(answer: float, rounds: int, rate: float, output_rate: floa
     if rounds > 0 and near(lenet_percent_remaining(rounds - 1, rate, output_rate)):
         return f"that is the value after {rounds - 1} rounds: count every round from 1 to {rounds}"
     return "compute each layer's survivors round by round (fc1 784×300, fc2 300×100 at `rate`, fc3 100×10 at `output_rate`)"
+
+
+# --- SNIP's connection sensitivity ------------------------------------------------------------------
+
+# (model, batch size, data seed): SNIP's |∂L/∂θ ⊙ θ| on a few small networks at their θ0
+SNIP_CASES = (("toy-mlp", 16, 0), ("toy-mlp", 64, 1), ("lenet", 8, 2))
+SNIP_TOLERANCE = 1e-4  # relative: the student's autograd may sum in another order
+
+
+def check_snip_scores(fn) -> CheckResult:
+    """Check ``fn(model, weights, x, y) -> {name: scores}``: SNIP's |∂L/∂θ ⊙ θ| for every prunable
+    weight (``*.weight``; biases are not pruned), L the mean cross-entropy on (x, y). Scores divided
+    by a common constant (SNIP's normalisation) pass: they rank the weights the same way."""
+    return _verdict(_run_snip, fn)
+
+
+def _run_snip(fn) -> str:
+    from ..init_pruning import snip_scores  # here: the checker needs it, the other exercises do not
+
+    for name, size, seed in SNIP_CASES:
+        model = build(name, seed=seed)
+        generator = torch.Generator().manual_seed(seed)
+        shape = (size, 2) if name == "toy-mlp" else (size, 1, 28, 28)
+        x, y = (
+            torch.randn(shape, generator=generator),
+            torch.randint(0, 10 if name == "lenet" else 2, (size,), generator=generator),
+        )
+        weights = {n: p.detach().clone() for n, p in model.named_parameters()}
+        where = f"on a {name} at θ0 with a batch of {size}"
+        answer = _ask(fn, where, model, {n: w.clone() for n, w in weights.items()}, x, y)
+        expected = snip_scores(model, weights, x, y)
+        _check_snip_answer(answer, expected, weights, model, x, y, where)
+    return f"correct on {len(SNIP_CASES)} networks: |∂L/∂θ ⊙ θ| for every prunable weight"
+
+
+def _check_snip_answer(answer, expected: dict, weights: dict, model, x, y, where: str) -> None:
+    if not isinstance(answer, dict):
+        raise _Verdict(f"{where}, you returned a {type(answer).__name__}; return a dict {{layer name: scores}}")
+    extra = sorted(set(answer) - set(expected))
+    if any(n.endswith(".bias") for n in extra):
+        raise _Verdict(f"{where}, you scored {extra[0]}: biases are never pruned, score the *.weight tensors only")
+    missing = sorted(set(expected) - set(answer))
+    if missing or extra:
+        raise _Verdict(f"{where}, expected scores for {sorted(expected)}, got {sorted(answer)}")
+    for n, want in expected.items():
+        got = answer[n]
+        if not isinstance(got, torch.Tensor) or got.shape != want.shape:
+            raise _Verdict(f"{where}, the scores of {n} must be a tensor of shape {_shape(want)}")
+    scale = _common_scale(answer, expected)
+    if scale is not None and all(_close(answer[n].detach().float() * scale, expected[n]) for n in expected):
+        return
+    raise _Verdict(f"{where}, the scores differ from SNIP's: {_diagnose_snip(answer, expected, weights, model, x, y)}")
+
+
+def _common_scale(answer: dict, expected: dict) -> float | None:
+    """The constant c with answer · c ≈ expected (SNIP divides by the sum of all scores), if any."""
+    total = sum(float(answer[n].detach().float().sum()) for n in expected)
+    return None if total == 0 else sum(float(e.sum()) for e in expected.values()) / total
+
+
+def _close(a: torch.Tensor, b: torch.Tensor) -> bool:
+    return bool(torch.allclose(a, b, rtol=SNIP_TOLERANCE, atol=SNIP_TOLERANCE * float(b.abs().max())))
+
+
+def _diagnose_snip(answer: dict, expected: dict, weights: dict, model, x, y) -> str:
+    import torch.nn.functional as F
+
+    params = {n: w.detach().clone().requires_grad_(n in expected) for n, w in weights.items()}
+    loss = F.cross_entropy(torch.func.functional_call(model, params, (x,)), y)
+    grads = dict(zip(expected, torch.autograd.grad(loss, [params[n] for n in expected])))
+    guesses = {
+        "you returned the gradient alone: SNIP multiplies it by the weight, |g ⊙ θ|": {
+            n: grads[n].abs() for n in grads
+        },
+        "you kept the sign of g ⊙ θ: SNIP scores its magnitude, |g ⊙ θ|": {n: grads[n] * weights[n] for n in grads},
+        "you returned |θ|, magnitude at initialisation: SNIP multiplies it by the loss gradient": {
+            n: weights[n].abs() for n in grads
+        },
+    }
+    for message, guess in guesses.items():
+        scale = _common_scale(answer, guess)
+        if scale is not None and all(_close(answer[n].detach().float() * scale, guess[n]) for n in guess):
+            return message
+    return "compute the mean cross-entropy of model(x) with `weights` (torch.func.functional_call), its gradient g for each *.weight, then |g ⊙ θ|"
