@@ -28,7 +28,9 @@
 #   below the dense network already at 21.1% remaining, and at 21.1% the real ticket learns
 #   2.51x faster and is about 0.5 pp more accurate (Frankle & Carbin 2019, Fig. 4), and what our
 #   short lecture runs show instead;
-# - rewinding (late resetting): resetting to an early iterate θk instead of θ0.
+# - rewinding (late resetting): resetting to an early iterate θk instead of θ0;
+# - beyond the paper: instability analysis (Frankle et al., ICML 2020), measured on our tickets:
+#   error barriers between two copies trained from θ0 or θk, and what they say about rewinding.
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Setup
@@ -43,9 +45,10 @@ import time
 import pandas as pd
 import torch
 
-from ticketlab import analysis, report
+from ticketlab import analysis, beyond, report
 from ticketlab.course.exercises import check_random_prune
 from ticketlab.lottery import CONDITIONS, ExperimentConfig, run_experiment, scale_from_env
+from ticketlab.viz import beyond as beyond_figures
 from ticketlab.viz import plots
 
 # %matplotlib inline
@@ -249,6 +252,51 @@ print(f"Rewound minus reset test accuracy at early stop, over rounds 1 to {REWIN
 # One seed and a few levels keep this extension cheap, so read it as a sketch: differences of a
 # few tenths of a percentage point are within the seed-to-seed spread seen above. The effect of
 # rewinding shows on deep networks (Frankle et al., 2020, linear mode connectivity), not on LeNet.
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## Beyond the paper: when is training stable?
+#
+# **Why:** rewinding is needed on deep networks and not on LeNet; Frankle, Dziugaite, Roy &
+# Carbin (ICML 2020, "Linear Mode Connectivity and the Lottery Ticket Hypothesis") explain when.
+# Train two copies of a network from the same weights θk with different data orders, then walk
+# the straight line between the two results. The **error barrier** is the highest test error on
+# that line minus the mean of the two ends; training from θk is **stable** when it is about zero
+# (their threshold: 2%). Their finding: IMP subnetworks are *matching* (as accurate as the dense
+# network) exactly when training them is stable, which on LeNet happens already at θ0, and on
+# deep networks only a little way into training: hence rewinding.
+#
+# We measured it on this course's own tickets: the lecture's IMP masks at 100%, 21.1% and 3.6%,
+# each trained twice from θ0 and from the dense run's θ100, θ500 and θ2000 (the copies train
+# for the rest of the 3,500 iterations), and at θ0 the reinit and random-pruning controls of the
+# two sparse levels; three seeds. The masks are those of notebook 03 (found by resetting to θ0).
+# Two training runs per pair are more than the course's time budget has room for, so the study
+# was run once with `python -m ticketlab beyond run --study instability` and ships as a table
+# in `data/beyond/`; this cell loads it and says what it cost.
+
+# %% slideshow={"slide_type": "subslide"}
+# NBVAL_CHECK_OUTPUT
+STUDIES = beyond.load()
+made = STUDIES.provenance["instability"]
+print(f"instability: {len(STUDIES.pairs)} pairs of copies ({2 * len(STUDIES.pairs)} training runs), seeds {made['seeds']}, computed in "
+      f"{STUDIES.minutes('instability'):.0f} min with {made['threads']} thread(s) on {made['cpu']} "
+      f"(`{made['commands'][0]}`)")
+
+# %% slideshow={"slide_type": "subslide"} tags=["hide-input"]
+beyond_figures.instability(STUDIES.pairs, STUDIES.paths)
+
+# %% slideshow={"slide_type": "subslide"}
+# NBVAL_CHECK_OUTPUT
+stability = beyond.barrier_table(STUDIES.pairs)
+stability[["condition", "percent_remaining", "rewind_iteration", "barrier", "barrier_max", "end_error",
+           "stable", "matching"]].round(2)
+
+# %% slideshow={"slide_type": "-"}
+# NBVAL_CHECK_OUTPUT
+for finding, holds in beyond.stability_findings(stability).items():
+    print(f"{'yes' if holds else 'no ':>3}  {finding}")
+
+# %% [markdown] slideshow={"slide_type": "notes"}
+# STABILITY-NOTES
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Summary

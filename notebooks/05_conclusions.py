@@ -47,8 +47,9 @@ import time
 
 import pandas as pd
 
-from ticketlab import analysis, bench, reference, report
+from ticketlab import analysis, bench, beyond, reference, report
 from ticketlab.lottery import CONDITIONS, ExperimentConfig, run_experiment, scale_from_env
+from ticketlab.viz import beyond as beyond_figures
 from ticketlab.viz import plots
 
 # %matplotlib inline
@@ -261,6 +262,56 @@ ax.legend(["dense weights", "dense with a 0/1 mask", "sparse CSR, survivors only
 #   three seeds (the paper: five), as the setup cell prints; the reference runs the paper's
 #   protocol on a CPU with five seeds, like the paper. Min-to-max bands over a handful of seeds are
 #   the paper's error bars, not confidence intervals.
+
+# %% [markdown] slideshow={"slide_type": "slide"}
+# ## Beyond the paper: can we find the ticket without training?
+#
+# IMP pays a full training per pruning round to find its mask. SNIP (Lee et al., ICLR 2019),
+# GraSP (Wang et al., ICLR 2020) and SynFlow (Tanaka et al., NeurIPS 2020) score every weight at
+# θ0 instead and prune once, before training; magnitude at initialisation is the plainest such
+# score. Frankle, Dziugaite, Roy & Carbin (ICLR 2021, "Pruning Neural Networks at Initialization:
+# Why Are We Missing the Mark?") found that these methods are no better than a random mask with
+# the same number of weights in each layer: **shuffling their masks within each layer does not
+# hurt**, whereas it does hurt IMP's masks, which stay more accurate.
+#
+# We measured it on LeNet with the lecture protocol (3,500 iterations, three seeds, the same θ0
+# and data orders as the tickets): each method prunes to the density of the lecture's tickets at
+# 51.3, 21.1, 10.7 and 3.6%, all layers ranked together as published, and trains from θ0; then
+# the same with each mask shuffled within its layers. Beside them: the lecture's IMP ticket, its
+# reinit control and random pruning with the ticket's layer sizes, which *is* the ticket's mask
+# shuffled within its layers. Like the instability study of notebook 04, this is more training
+# than the course's time budget has room for: it ran once (`python -m ticketlab beyond run
+# --study init-pruning`) and ships as a table in `data/beyond/`.
+
+# %% slideshow={"slide_type": "subslide"}
+# NBVAL_CHECK_OUTPUT
+STUDIES = beyond.load()
+made = STUDIES.provenance["init-pruning"]
+trained = STUDIES.init_pruning[STUDIES.init_pruning["method"].isin(beyond.INIT_METHODS)]
+print(f"pruning at initialisation: {len(trained)} runs of {len(beyond.INIT_METHODS)} methods, seeds {made['seeds']}, "
+      f"computed in {STUDIES.minutes('init-pruning'):.0f} min with {made['threads']} thread(s) (`{made['commands'][0]}`); "
+      f"IMP ticket, reinit and random pruning are the lecture's runs")
+
+# %% slideshow={"slide_type": "subslide"} tags=["hide-input"]
+beyond_figures.pruning_at_init(STUDIES.init_pruning)
+
+# %% slideshow={"slide_type": "subslide"}
+# NBVAL_CHECK_OUTPUT
+shuffles = beyond.shuffle_table(STUDIES.init_pruning)
+shuffles.round(2)
+
+# %% slideshow={"slide_type": "-"}
+# NBVAL_CHECK_OUTPUT
+for finding, holds in beyond.agreement_2021(STUDIES.init_pruning).items():
+    print(f"{'yes' if holds else 'no ':>3}  {finding}")
+print(beyond.verdict_2021(STUDIES.init_pruning))
+
+# %% slideshow={"slide_type": "-"}
+# NBVAL_CHECK_OUTPUT
+beyond.accuracy_table(STUDIES.init_pruning).round(2)
+
+# %% [markdown] slideshow={"slide_type": "notes"}
+# INIT-NOTES
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Open questions and further reading

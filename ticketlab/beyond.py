@@ -181,21 +181,53 @@ def run_instability(
 
 
 def barrier_table(pairs: pd.DataFrame) -> pd.DataFrame:
-    """Error barrier and end error in percent, mean and spread over seeds, per subnetwork and k."""
+    """Per subnetwork and rewinding point: the error barrier (mean, spread and largest over seeds)
+    and the copies' end error, in percent, whether training is *stable* (every seed's barrier within
+    ``STABLE_BARRIER``) and whether the subnetwork is *matching*: its end error no more than one
+    standard deviation (over seeds) above the dense network's, trained from θ0 (the ICML 2020 paper's
+    two notions; it finds IMP subnetworks matching exactly when they are stable)."""
     keys = ["condition", "round", "rewind_iteration"]
-    grouped = pairs.groupby(keys, sort=False)
-    table = grouped.agg(
-        percent_remaining=("percent_remaining", "first"),
-        seeds=("seed", "nunique"),
-        barrier=("barrier", "mean"),
-        barrier_sd=("barrier", "std"),
-        barrier_max=("barrier", "max"),
-        end_error=("end_error", "mean"),
-    ).reset_index()
+    table = (
+        pairs.groupby(keys, sort=False)
+        .agg(
+            percent_remaining=("percent_remaining", "first"),
+            seeds=("seed", "nunique"),
+            barrier=("barrier", "mean"),
+            barrier_sd=("barrier", "std"),
+            barrier_max=("barrier", "max"),
+            end_error=("end_error", "mean"),
+        )
+        .reset_index()
+    )
     for column in ("barrier", "barrier_sd", "barrier_max", "end_error"):
         table[column] = 100 * table[column]
+    order = {c: i for i, c in enumerate(("ticket", *STABILITY_CONTROLS))}
+    table = table.sort_values(keys, key=lambda c: c.map(order) if c.name == "condition" else c, ignore_index=True)
+    dense = 100 * pairs.query("condition == 'ticket' and round == 0 and rewind_iteration == 0")["end_error"]
+    if dense.empty:
+        raise DataError("the pairs have no dense network from θ0 (ticket, round 0, k = 0) to compare with")
     table["stable"] = table["barrier_max"] <= 100 * STABLE_BARRIER
+    table["matching"] = table["end_error"] <= dense.mean() + (dense.std() if len(dense) > 1 else 0.0)
     return table
+
+
+def stability_findings(table: pd.DataFrame) -> dict[str, bool]:
+    """What the barrier table says, each as a statement and whether it holds on our runs."""
+    tickets, controls = table[table["condition"] == "ticket"], table[table["condition"] != "ticket"]
+    from_theta0 = tickets[tickets["rewind_iteration"] == 0]
+    return {
+        "IMP tickets are stable from θ0 at every level (so resetting to θ0 suffices)": bool(
+            from_theta0["stable"].all()
+        ),
+        "IMP tickets are stable from every rewinding point": bool(tickets["stable"].all()),
+        "IMP tickets are matching at every level and rewinding point": bool(tickets["matching"].all()),
+        "the controls (reinit, random pruning) from θ0 are unstable at every sparse level": bool(
+            not controls["stable"].any()
+        ),
+        "stable exactly where matching, for every subnetwork measured": bool(
+            (table["stable"] == table["matching"]).all()
+        ),
+    }
 
 
 # ----------------------------------------------------------------------------- pruning at initialisation
@@ -308,15 +340,46 @@ def shuffle_table(table: pd.DataFrame) -> pd.DataFrame:
     return out.reset_index()
 
 
-def agreement_2021(shuffled: pd.DataFrame) -> dict[str, bool]:
-    """The ICLR 2021 paper's finding, graded on our table: shuffling never hurts a pruning-at-init
-    method (Section 5, "randomly shuffling" ablation), and it does hurt IMP at some sparse level."""
+def accuracy_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Test accuracy at early stop (percent, mean over seeds) of every method as published and of
+    the lecture's three runs, one row per method and one column per level (percent remaining)."""
+    shown = table[(table["variant"] == "as published") | (table["method"] == "random")]
+    wide = shown.pivot_table(index="method", columns="round", values="test_acc_at_early_stop", aggfunc="mean") * 100
+    levels = shown.groupby("round")["percent_remaining"].mean()
+    wide.columns = [f"{levels[r]:.1f}%" for r in wide.columns]
+    order = [m for m in (*LECTURE_ROWS.values(), *INIT_METHODS) if m in wide.index]
+    return wide.loc[order].rename_axis(None)
+
+
+def agreement_2021(table: pd.DataFrame) -> dict[str, bool]:
+    """The ICLR 2021 paper's findings, graded on our pruning-at-init ``table``: shuffling within
+    layers never hurts SNIP, GraSP, SynFlow or magnitude at init, it does hurt the IMP ticket,
+    and the IMP ticket is more accurate than every method at init at every level."""
+    shuffled = shuffle_table(table)
     at_init = shuffled[shuffled["method"].isin(INIT_METHODS)]
-    imp = shuffled[shuffled["method"] == "IMP ticket"]
+    accuracy = accuracy_table(table)
+    best_at_init = accuracy.loc[[m for m in INIT_METHODS if m in accuracy.index]].max()
     return {
         "shuffling never hurts SNIP, GraSP, SynFlow or magnitude at init": not at_init["shuffling_hurts"].any(),
-        "shuffling hurts the IMP ticket at some level": bool(imp["shuffling_hurts"].any()),
+        "shuffling hurts the IMP ticket at some level": bool(
+            shuffled.loc[shuffled["method"] == "IMP ticket", "shuffling_hurts"].any()
+        ),
+        "the IMP ticket beats every method at init at every level": bool(
+            (accuracy.loc["IMP ticket"] > best_at_init).all()
+        ),
     }
+
+
+def verdict_2021(table: pd.DataFrame) -> str:
+    """One sentence: whether our numbers agree with the 2021 paper, from ``agreement_2021``."""
+    findings = agreement_2021(table)
+    held = sum(findings.values())
+    if held == len(findings):
+        return "Our numbers agree with the ICLR 2021 paper: all three of its findings hold on LeNet."
+    if held == 0:
+        return "Our numbers do not agree with the ICLR 2021 paper: none of its three findings holds on LeNet."
+    failed = "; ".join(f for f, ok in findings.items() if not ok)
+    return f"Our numbers agree with the ICLR 2021 paper only in part: {held} of {len(findings)} findings hold (not: {failed})."
 
 
 # ----------------------------------------------------------------------------- tables
