@@ -156,8 +156,7 @@ def test_each_method_keeps_the_levels_density_and_shuffling_keeps_layer_sizes(ti
     config, _, _, _, table = tiny
     for _, rows in table.groupby("round"):
         assert rows["percent_remaining"].max() - rows["percent_remaining"].min() < 0.5  # one weight of a tiny net
-        layers = [c for c in rows if c.startswith("percent_")]
-        layers.remove("percent_remaining")
+        layers = [c for c in rows if c.startswith("percent_fc") and "constant" not in c]
         published = rows[rows["variant"] == "as published"].set_index(["method", "seed"])[layers]
         shuffled = rows[rows["variant"] == "shuffled"].set_index(["method", "seed"])[layers]
         for method in beyond.INIT_METHODS:
@@ -308,3 +307,32 @@ def test_the_shipped_tables_hold_both_studies_for_three_seeds():
 def test_the_shipped_tables_match_a_retrained_slice():
     table = beyond.check()
     assert table["ok"].all(), table.to_string()
+
+
+def constant_pixels(data) -> torch.Tensor:
+    pixels = data.x_train.flatten(1)
+    return pixels.max(dim=0).values == pixels.min(dim=0).values
+
+
+def test_constant_pixel_share_counts_survivors_on_pixels_that_never_change():
+    data = datasets.load("mnist")
+    constant = constant_pixels(data)
+    mask = Mask({"fc1.weight": torch.zeros(300, 784), "fc2.weight": torch.ones(100, 300)})
+    mask["fc1.weight"][:2, constant.nonzero()[0, 0]] = 1.0  # two weights on the blank border
+    mask["fc1.weight"][:6, (~constant).nonzero()[0, 0]] = 1.0  # six on a pixel that changes
+    assert beyond.constant_pixel_share(mask, data) == pytest.approx(2 / 8)
+    with pytest.raises(ConfigError, match="no layer"):
+        beyond.constant_pixel_share(mask, data, "conv1.weight")
+
+
+def test_snip_avoids_constant_pixels_and_its_shuffle_does_not():
+    from ticketlab.init_pruning import shuffle_within_layers
+
+    config = ExperimentConfig.at_scale("lecture", seeds=(0,))
+    data = datasets.load(config.dataset)
+    snip = beyond.init_masks(config, 0, 0.036, data)["snip"]
+    shuffled = shuffle_within_layers(snip, torch.Generator().manual_seed(0))
+    share = float(constant_pixels(data).float().mean())
+    assert share > 0.05  # MNIST's border: dozens of pixels
+    assert beyond.constant_pixel_share(shuffled, data) == pytest.approx(share, abs=0.02)
+    assert beyond.constant_pixel_share(snip, data) < share / 5

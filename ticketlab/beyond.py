@@ -278,7 +278,7 @@ def run_init_pruning(config: ExperimentConfig, store: Store, rounds=None, progre
             store=store,
             progress=progress,
         )
-        rows += [_init_row(label, round_, run.mask, result) for label, run, result in zip(labels, runs, trained)]
+        rows += [_init_row(label, round_, run.mask, result, data) for label, run, result in zip(labels, runs, trained)]
         for condition, method in LECTURE_ROWS.items():
             for seed in config.seeds:
                 row = results.summary.query("condition == @condition and seed == @seed and round == @round_").iloc[0]
@@ -289,19 +289,22 @@ def run_init_pruning(config: ExperimentConfig, store: Store, rounds=None, progre
                         round_,
                         results.mask(seed, round_, condition),
                         row,
+                        data,
                     )
                 )
     return pd.DataFrame(rows).sort_values(["round", "method", "variant", "seed"], ignore_index=True)
 
 
-def _init_row(label: dict, round_: int, mask: Mask, result) -> dict:
-    """One table row: the run's numbers and its mask's density per layer (the method's allocation)."""
+def _init_row(label: dict, round_: int, mask: Mask, result, data) -> dict:
+    """One table row: the run's numbers, its mask's density per layer (the method's allocation) and
+    the share of its first layer on constant pixels (``constant_pixel_share``), in percent."""
     get = result.get if isinstance(result, pd.Series) else lambda f: getattr(result, f)
     return dict(
         **label,
         round=round_,
         percent_remaining=mask.percent_remaining,
         **{f"percent_{name.removesuffix('.weight')}": 100 * m.sum().item() / m.numel() for name, m in mask.items()},
+        percent_fc1_on_constant_pixels=100 * constant_pixel_share(mask, data),
         test_acc_at_early_stop=float(get("test_acc_at_early_stop")),
         early_stop_iteration=int(get("early_stop_iteration")),
         final_test_acc=float(get("final_test_acc")),
@@ -380,6 +383,26 @@ def verdict_2021(table: pd.DataFrame) -> str:
         return "Our numbers do not agree with the ICLR 2021 paper: none of its three findings holds on LeNet."
     failed = "; ".join(f for f, ok in findings.items() if not ok)
     return f"Our numbers agree with the ICLR 2021 paper only in part: {held} of {len(findings)} findings hold (not: {failed})."
+
+
+def constant_pixel_share(mask: Mask, data, layer: str = "fc1.weight") -> float:
+    """The fraction of ``layer``'s surviving weights that read an input pixel with the same value in
+    every training image (MNIST's blank border, after normalisation): such a weight only adds a
+    constant, a second bias, and carries nothing about the image.
+
+    A method that sees data can tell: a weight's gradient is its input times the back-propagated
+    error, and with a constant input the errors of different examples largely cancel, so SNIP's
+    |g ⊙ θ| is small there. A data-free method, or a mask shuffled within its layer, spends about
+    the constant pixels' share of the layer on them.
+    """
+    if layer not in mask:
+        raise ConfigError(f"the mask has no layer {layer!r}; it has {', '.join(mask)}")
+    pixels = data.x_train.flatten(1)
+    constant = pixels.max(dim=0).values == pixels.min(dim=0).values
+    weights = mask[layer]
+    if weights.shape[1] != constant.numel():
+        raise ConfigError(f"{layer} reads {weights.shape[1]} inputs, the data have {constant.numel()} pixels")
+    return float(weights[:, constant].sum() / weights.sum())
 
 
 # ----------------------------------------------------------------------------- tables
@@ -490,7 +513,7 @@ def check(studies: Studies | None = None, progress: bool = False) -> pd.DataFram
     finally:
         torch.set_num_threads(threads)
     row = studies.pairs.query("seed == 0 and condition == 'ticket' and round == 0 and rewind_iteration == 0").iloc[0]
-    snip_row = _init_row({}, round_, mask, snip)
+    snip_row = _init_row({}, round_, mask, snip, data)
     gaps = {
         "dense pair from θ0: barrier (pp)": 100 * abs(error_barrier(path) - row["barrier"]),
         "dense pair from θ0: end error (pp)": 100 * abs(path.iloc[[0, -1]]["error"].mean() - row["end_error"]),
