@@ -30,7 +30,9 @@
 #   the two can differ;
 # - why resetting to θ0 is the surprising part of the result, and where it stops helping;
 # - why a winning ticket does not make training faster on ordinary hardware, measured;
-# - where research went next, and project-sized experiments to try yourself.
+# - where research went next: pruning at initialisation (SNIP, GraSP, SynFlow) measured against
+#   tickets, with the shuffle check of Frankle et al. (2021);
+# - project-sized experiments to try yourself.
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Setup
@@ -46,8 +48,10 @@
 import time
 
 import pandas as pd
+import torch  # noqa: F401 (the SNIP exercise uses it)
 
 from ticketlab import analysis, bench, beyond, reference, report
+from ticketlab.course.exercises import check_snip_scores
 from ticketlab.lottery import CONDITIONS, ExperimentConfig, run_experiment, scale_from_env
 from ticketlab.viz import beyond as beyond_figures
 from ticketlab.viz import plots
@@ -276,7 +280,8 @@ ax.legend(["dense weights", "dense with a 0/1 mask", "sparse CSR, survivors only
 #
 # We measured it on LeNet with the lecture protocol (3,500 iterations, three seeds, the same θ0
 # and data orders as the tickets): each method prunes to the density of the lecture's tickets at
-# 51.3, 21.1, 10.7 and 3.6%, all layers ranked together as published, and trains from θ0; then
+# four of its control levels (51.3% to 3.6% of the weights, printed in the tables), all layers
+# ranked together as published, and trains from θ0; then
 # the same with each mask shuffled within its layers. Beside them: the lecture's IMP ticket, its
 # reinit control and random pruning with the ticket's layer sizes, which *is* the ticket's mask
 # shuffled within its layers. Like the instability study of notebook 04, this is more training
@@ -310,8 +315,78 @@ print(beyond.verdict_2021(STUDIES.init_pruning))
 # NBVAL_CHECK_OUTPUT
 beyond.accuracy_table(STUDIES.init_pruning).round(2)
 
-# %% [markdown] slideshow={"slide_type": "notes"}
-# INIT-NOTES
+# %% slideshow={"slide_type": "subslide"}
+# NBVAL_CHECK_OUTPUT
+border = STUDIES.init_pruning.pivot_table(index="method", columns=["round", "variant"],
+                                          values="percent_fc1_on_constant_pixels", aggfunc="mean")
+sparsest = STUDIES.init_pruning["round"].max()
+border = border[sparsest].loc[list(beyond.INIT_METHODS)]
+border.columns.name = f"% of fc1's survivors on constant pixels, at round {sparsest}"
+border.round(1)
+
+# %% slideshow={"slide_type": "-"}
+# NBVAL_CHECK_OUTPUT
+hurt = shuffles[shuffles["shuffling_hurts"]]
+for method, rows in hurt.groupby("method", sort=False):
+    levels = ", ".join(f"{p:.1f}% ({d:+.2f} pp)" for p, d in zip(rows["percent_remaining"], rows["drop_pp"]))
+    print(f"shuffling hurts {method} at {levels}")
+helped = shuffles[shuffles["method"].isin(beyond.INIT_METHODS)].groupby("method")["drop_pp"].max()
+print("shuffling costs no accuracy at any level (it even helps):", ", ".join(m for m, d in helped.items() if d <= 0) or "none")
+
+# %% [markdown] slideshow={"slide_type": "subslide"}
+# **Reading it.** The IMP ticket is the most accurate subnetwork at every level, and shuffling its
+# mask within each layer costs it more and more accuracy as it gets sparser: which weights IMP
+# keeps matters, not only how many per layer. For the methods that prune at initialisation,
+# shuffling hardly matters, as the 2021 paper found, with one exception printed above: SNIP at
+# the sparsest level. The constant-pixel table says why. MNIST has a blank border, pixels with the
+# same value in every image; a weight reading one only adds a constant. SNIP and GraSP score with
+# data and keep almost no weights there; magnitude at init and SynFlow never see the data, and a
+# shuffled mask spreads weights uniformly, so they spend about the border's share of fc1 on it.
+# At 3.6%, where fc1 keeps few weights, that waste shows. It is an effect of a fully connected
+# first layer on a blank border, which a convolutional network, sharing each filter over every
+# position, cannot show. GraSP avoids the border too and still gains from shuffling: its choice
+# within a layer is worse than chance here. The verdict line grades the three findings; "agree only in part" is the honest
+# summary on LeNet.
+
+# %% [markdown] slideshow={"slide_type": "skip"}
+# ### Exercise 1: SNIP's score
+#
+# Write `snip(model, weights, x, y)`: SNIP's connection sensitivity |∂L/∂θ ⊙ θ| for every
+# prunable weight (the `*.weight` tensors; biases are never pruned), where L is the mean
+# cross-entropy of the network with `weights` on the batch (x, y). Return a dict
+# `{name: scores}`; dividing all scores by their sum, as SNIP does, is fine.
+
+# %% slideshow={"slide_type": "skip"}
+def snip(model, weights, x, y):
+    """Return {name: |dL/dθ * θ|} for every '*.weight' in weights."""
+    ...
+
+
+check_snip_scores(snip)
+
+# %% [markdown] slideshow={"slide_type": "skip"}
+# <details><summary>Hint</summary>
+#
+# `torch.func.functional_call(model, params, (x,))` runs the network with the weights of a dict;
+# make the `*.weight` tensors require gradients, take `torch.nn.functional.cross_entropy` of the
+# logits, then `torch.autograd.grad(loss, those tensors)`.
+#
+# </details>
+#
+# <details><summary>Solution</summary>
+#
+# ```python
+# def snip(model, weights, x, y):
+#     params = {n: w.detach().clone().requires_grad_(n.endswith(".weight")) for n, w in weights.items()}
+#     names = [n for n in params if n.endswith(".weight")]
+#     loss = torch.nn.functional.cross_entropy(torch.func.functional_call(model, params, (x,)), y)
+#     grads = torch.autograd.grad(loss, [params[n] for n in names])
+#     return {n: (g * params[n]).abs().detach() for n, g in zip(names, grads)}
+# ```
+#
+# `ticketlab.init_pruning.snip_scores` is the course's own; GraSP and SynFlow sit beside it.
+#
+# </details>
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Open questions and further reading
@@ -321,9 +396,8 @@ beyond.accuracy_table(STUDIES.init_pruning).round(2)
 #   IMP finds tickets. Why does this stability appear early in training?
 # - **Supermasks** (Zhou et al., 2019): a mask alone, on the *untrained* θ0, reaches 86% on MNIST.
 #   How much can be learned by choosing connections only (Ramanujan et al., 2020)?
-# - **Pruning at initialisation**: SNIP (Lee et al., 2019), GraSP (Wang et al., 2020) and SynFlow
-#   (Tanaka et al., 2020) try to find the mask before any training. Frankle et al. (2021) show that
-#   they are no better than random masks with the same layer sizes: why?
+# - **Pruning at initialisation**, measured above: on LeNet, only a data-driven score (SNIP) beats
+#   its own shuffle, and only by avoiding blank pixels. Can any score at θ0 find what IMP finds?
 # - **Cheap tickets**: MNIST-1D (Greydanus, 2020) reproduces lottery tickets on a CPU in minutes.
 # - **Transfer**: do tickets found on one data set win on another (Morcos et al., 2019)?
 
@@ -341,6 +415,8 @@ beyond.accuracy_table(STUDIES.init_pruning).round(2)
 #   **from its original initial values**, and not from new ones.
 # - A ticket is a mask: without sparse hardware or structured pruning it saves no time.
 # - Deep networks need rewinding; at higher learning rates the effect can vanish.
+# - Pruning at initialisation does not find tickets on LeNet: the IMP ticket beats SNIP, GraSP,
+#   SynFlow and magnitude at every level, and shuffling their masks mostly costs nothing.
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Project exercises

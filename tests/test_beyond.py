@@ -141,7 +141,8 @@ def test_findings_read_the_table():
     pairs.loc[4:, "barrier"] = 0.001  # a stable control that is not matching
     findings = beyond.stability_findings(beyond.barrier_table(pairs))
     assert not findings["the controls (reinit, random pruning) from θ0 are unstable at every sparse level"]
-    assert not findings["stable exactly where matching, for every subnetwork measured"]
+    assert not findings["the controls are matching wherever they are stable"]
+    assert findings["IMP tickets are matching exactly where they are stable"]
 
 
 def test_the_barrier_table_needs_the_dense_pair():
