@@ -44,7 +44,7 @@ from .pruning import scores_for
 from .reference import part_provenance
 from .stability import error_along_path, error_barrier
 from .store import Store
-from .training import RunSpec
+from .training import RunSpec, train_stacked
 
 HELP = "studies beyond the 2019 paper (instability, pruning at initialisation): run, or check the shipped tables"
 FOLDER = datasets.DATA_DIR / "beyond"
@@ -478,24 +478,15 @@ def check(studies: Studies | None = None, progress: bool = False) -> pd.DataFram
     studies = studies if studies is not None else load()
     config = lecture((0,))
     data = datasets.load(config.dataset)
-    store = Store(_scratch())
+    network = build(config.model, in_shape=data.input_shape)
     threads = torch.get_num_threads()
     torch.set_num_threads(int(studies.provenance["instability"].get("threads", 1)))
     try:
         theta0 = initial_weights(config.model, 0, config.input_shape)
         train = copy_config(config, 0)
-        a, b = train_or_load(
-            [RunSpec(theta0, Mask.ones_like(theta0), s) for s in copy_seeds(0)],
-            data,
-            train,
-            model=config.model,
-            purpose="instability from θ0",
-            store=store,
-            progress=progress,
-        )
-        path = error_along_path(
-            build(config.model, in_shape=data.input_shape), a.final, b.final, data.x_test, data.y_test
-        )
+        runs = [RunSpec(theta0, Mask.ones_like(theta0), s) for s in copy_seeds(0)]
+        a, b = train_stacked(network, runs, data, train, progress=progress, desc="check: dense pair")
+        path = error_along_path(network, a.final, b.final, data.x_test, data.y_test)
         round_ = max(INIT_ROUNDS)
         shipped = studies.init_pruning.query(
             "seed == 0 and round == @round_ and method == 'snip' and variant == 'as published'"
@@ -503,14 +494,8 @@ def check(studies: Studies | None = None, progress: bool = False) -> pd.DataFram
         if shipped.empty:
             raise DataError("the shipped tables have no SNIP run of seed 0 at the sparsest level")
         mask = init_masks(config, 0, float(shipped["percent_remaining"].iloc[0]) / 100, data)["snip"]
-        (snip,) = train_or_load(
-            [RunSpec(theta0, mask, 0)],
-            data,
-            config.train_config(),
-            model=config.model,
-            purpose="check",
-            store=store,
-            progress=progress,
+        (snip,) = train_stacked(
+            network, [RunSpec(theta0, mask, 0)], data, config.train_config(), progress=progress, desc="check: SNIP"
         )
     finally:
         torch.set_num_threads(threads)
@@ -530,12 +515,6 @@ def check(studies: Studies | None = None, progress: bool = False) -> pd.DataFram
     same = all(np.isclose(snip_row[c], shipped[c].iloc[0], atol=1e-3) for c in layers)
     rows.append(dict(check="SNIP at 3.6%: layer densities", gap=0.0 if same else 1.0, tolerance=0.0, ok=same))
     return pd.DataFrame(rows)
-
-
-def _scratch() -> Path:
-    import tempfile
-
-    return Path(tempfile.mkdtemp(prefix="ticketlab-beyond-check-"))
 
 
 # ----------------------------------------------------------------------------- command line
