@@ -41,7 +41,7 @@ from .lottery import CONDITIONS, ExperimentConfig, Results, derived_seed, initia
 from .masks import Mask
 from .models import build
 from .pruning import scores_for
-from .reference import part_provenance
+from .reference import made_by
 from .stability import error_along_path, error_barrier
 from .store import Store
 from .training import RunSpec, train_stacked
@@ -56,7 +56,7 @@ REWIND_POINTS = (0, 100, 500, 2000)  # iterations of the dense run: θ0 and thre
 STABILITY_CONTROLS = ("reinit", "random-prune")  # at k = 0 on the sparse levels: not tickets
 STABLE_BARRIER = 0.02  # the ICML 2020 paper calls training stable when the barrier is within 2%
 
-INIT_ROUNDS = (3, 7, 10, 15)  # 51.3, 21.1, 10.7 and 3.6%: where the lecture trains its controls
+INIT_ROUNDS = (3, 7, 10, 15)  # 51.3, 21.1, 10.8 and 3.6% remaining: four of the lecture's control levels
 INIT_METHODS = ("snip", "grasp", "synflow", "magnitude")
 LECTURE_ROWS = {"ticket": "IMP ticket", "reinit": "IMP reinit", "random-prune": "random"}
 SCORE_EXAMPLES = 1_000  # training examples that SNIP and GraSP score on
@@ -457,8 +457,11 @@ def run(studies, store: Store, folder: Path = FOLDER, seeds=SEEDS, progress: boo
             run_init_pruning(config, store, progress=progress).to_csv(
                 folder / FILES["init_pruning"], index=False, float_format="%.6g"
             )
-        entry = part_provenance(0, start, time.time() - start)
-        entry.update(seeds=list(config.seeds), commands=[f"python -m ticketlab beyond run --study {study}"])
+        entry = dict(
+            seeds=list(config.seeds),
+            commands=[f"python -m ticketlab beyond run --study {study}"],
+            **made_by(start, time.time() - start),
+        )
         with FileLock(str(provenance_file) + ".lock"):  # the two studies may run in two processes
             provenance = json.loads(provenance_file.read_text()) if provenance_file.exists() else {}
             provenance[study] = entry

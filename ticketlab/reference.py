@@ -94,9 +94,12 @@ def part_provenance(
     seed: int, started: float, wall_s: float, device=None, commit: str | None = None, threads: int | None = None
 ) -> dict:
     """Where and how a part was made: commands, commit, machine, torch, threads, wall time."""
+    return dict(seeds=[seed], commands=commands(seed), **made_by(started, wall_s, device, commit, threads))
+
+
+def made_by(started: float, wall_s: float, device=None, commit: str | None = None, threads: int | None = None) -> dict:
+    """The commit, engine, machine, torch, threads and wall time of a computation (for provenance)."""
     return dict(
-        seeds=[seed],
-        commands=commands(seed),
         commit=commit or _commit(),
         engine_version=ENGINE_VERSION,
         cpu=_cpu_model(),
