@@ -145,6 +145,25 @@ def test_findings_read_the_table():
     assert findings["IMP tickets are matching exactly where they are stable"]
 
 
+def test_rewinding_effect_is_each_seeds_change_against_its_own_start_from_theta0():
+    pairs = pd.DataFrame(
+        dict(
+            seed=[0, 0, 1, 1],
+            condition="ticket",
+            round=7,
+            percent_remaining=21.1,
+            rewind_iteration=[0, 100, 0, 100],
+            barrier=0.0,
+            end_error=[0.020, 0.019, 0.030, 0.033],
+        )
+    )
+    row = beyond.rewinding_effect(pairs).iloc[0]
+    assert row["rewind_iteration"] == 100 and row["percent_remaining"] == 21.1
+    assert (row["error_change_pp"], row["lowest_seed"], row["highest_seed"]) == pytest.approx((0.1, -0.1, 0.3))
+    with pytest.raises(DataError, match="from θ0"):
+        beyond.rewinding_effect(pairs[pairs["rewind_iteration"] > 0])
+
+
 def test_the_barrier_table_needs_the_dense_pair():
     with pytest.raises(DataError, match="dense network"):
         beyond.barrier_table(fake_pairs([0.0] * 2, [0.02] * 2, rounds=(7, 7), conditions=("ticket",) * 2))

@@ -211,6 +211,21 @@ def barrier_table(pairs: pd.DataFrame) -> pd.DataFrame:
     return table
 
 
+def rewinding_effect(pairs: pd.DataFrame) -> pd.DataFrame:
+    """What starting a ticket from θk instead of θ0 changes: per level and rewinding point k > 0, the
+    end test error from θk minus from θ0 (pp; each seed's pair against its own pair from θ0), mean,
+    min and max over seeds. The masks are the same (found by resetting to θ0)."""
+    tickets = pairs[pairs["condition"] == "ticket"]
+    wide = tickets.pivot_table(index=["round", "seed"], columns="rewind_iteration", values="end_error")
+    if 0 not in wide.columns:
+        raise DataError("the pairs have no tickets trained from θ0 to compare the rewinding points with")
+    change = wide.drop(columns=0).sub(wide[0], axis=0).mul(100).stack().rename("change_pp").reset_index()
+    table = change.groupby(["round", "rewind_iteration"])["change_pp"].agg(["mean", "min", "max"]).reset_index()
+    levels = tickets.groupby("round")["percent_remaining"].first()
+    table.insert(1, "percent_remaining", table["round"].map(levels))
+    return table.rename(columns={"mean": "error_change_pp", "min": "lowest_seed", "max": "highest_seed"})
+
+
 def stability_findings(table: pd.DataFrame) -> dict[str, bool]:
     """What the barrier table says, each statement with whether it holds on our runs: the paper's
     two claims about IMP subnetworks (on LeNet stable from θ0; matching exactly when stable), then

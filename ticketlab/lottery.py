@@ -365,8 +365,9 @@ def _rewind_from_reset(config: ExperimentConfig, store: Store, todo: list, progr
     Why: both are the same dense run (same θ0, data seed and protocol); rewinding only keeps θk
     as well. So the stored run's curve, summary and final weights are copied and θk comes from
     training k iterations, which are the first k iterations of that run bit for bit (a run's
-    numbers never depend on when evaluation happens or which runs share its stack). Notebook 04's
-    rewinding extension thereby skips retraining the dense network that notebook 02 trained.
+    numbers never depend on when evaluation happens or which runs share its stack). A rewinding run
+    of the lecture (``python -m ticketlab run --rewind-iteration k``) thereby skips retraining the
+    dense network that notebook 02 trained.
     """
     reset = config.replace(rewind_iteration=0)
     reusable = [run for run in todo if store.has(run_key(reset.run_spec(run.condition, run.seed, 0)))]
