@@ -266,7 +266,7 @@ def test_figures_draw_both_studies(tiny):
 
 
 def test_figures_name_the_table_they_need():
-    with pytest.raises(ConfigError, match="beyond.load"):
+    with pytest.raises(DataError, match="beyond.load"):
         figures.pruning_at_init(pd.DataFrame({"seed": [0]}))
 
 

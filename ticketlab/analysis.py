@@ -55,13 +55,15 @@ class Spread(NamedTuple):
 # ----------------------------------------------------------------------------- checks
 
 
-def check_columns(table: pd.DataFrame, columns, what: str = "summary") -> pd.DataFrame:
-    """Raise DataError unless ``table`` is a non-empty DataFrame with ``columns``."""
+def check_columns(table: pd.DataFrame, columns, what: str = "summary", source: str | None = None) -> pd.DataFrame:
+    """Raise DataError unless ``table`` is a non-empty DataFrame with ``columns``; ``source`` says
+    where such a table comes from (default ``Results.<what>``)."""
+    source = source or f"Results.{what}"
     if not isinstance(table, pd.DataFrame):
-        raise DataError(f"expected the {what} DataFrame of lottery.Results, got {type(table).__name__}")
+        raise DataError(f"expected the {what} DataFrame of {source}, got {type(table).__name__}")
     missing = [c for c in columns if c not in table.columns]
     if missing:
-        raise DataError(f"the {what} table lacks column {missing[0]!r}; pass Results.{what}")
+        raise DataError(f"the {what} table lacks column {missing[0]!r}; pass {source}")
     if table.empty:
         raise DataError(f"the {what} table is empty: run the experiment first")
     return table

@@ -37,7 +37,7 @@ from . import data as datasets
 from .course.experiments import train_or_load
 from .errors import ConfigError, DataError
 from .init_pruning import grasp_scores, mask_global, sample_batch, shuffle_within_layers, snip_scores, synflow_mask
-from .lottery import CONDITIONS, ExperimentConfig, Results, derived_seed, initial_weights, run_experiment
+from .lottery import CONDITIONS, ExperimentConfig, Results, derived_seed, initial_weights, run_experiment, start_of
 from .masks import Mask
 from .models import build
 from .pruning import scores_for
@@ -102,13 +102,12 @@ def copy_config(config: ExperimentConfig, k: int):
 def rewind_weights(config: ExperimentConfig, store: Store, data, points=REWIND_POINTS, progress=True) -> dict:
     """θk of every seed's dense run for every k in ``points``: {(seed, k): weights}.
 
-    θk is the last weight of a k-iteration run from θ0 with the seed's data order: the first k
-    iterations of the dense run bit for bit (a run's numbers never depend on its length or
-    evaluation schedule), so θk needs no stored snapshot of the 3,500-iteration run.
+    θk is the last weight of a k-iteration run from θ0 with the seed's data order
+    (``ExperimentConfig.first_iterations``), so it needs no stored snapshot of the full run.
     """
     weights = {(s, 0): initial_weights(config.model, s, config.input_shape) for s in config.seeds}
     for k in sorted(set(points) - {0}):
-        first_k = dataclasses.replace(config.train_config(), iterations=k, eval_every=k, test_every=None)
+        first_k = config.first_iterations(k)
         runs = [RunSpec(weights[s, 0], Mask.ones_like(weights[s, 0]), s) for s in config.seeds]
         trained = train_or_load(
             runs, data, first_k, model=config.model, purpose=f"θ{k} of the dense run", store=store, progress=progress
@@ -119,8 +118,6 @@ def rewind_weights(config: ExperimentConfig, store: Store, data, points=REWIND_P
 
 def subnetworks(results: Results, rewound: dict, rounds=STABILITY_ROUNDS, points=REWIND_POINTS) -> list[Subnetwork]:
     """Each seed's ticket mask at each level from each θk, then its controls from θ0 (their own start)."""
-    from .lottery import start_of
-
     config, out = results.config, []
     for seed in config.seeds:
         for round_ in rounds:

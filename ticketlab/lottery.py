@@ -170,6 +170,11 @@ class ExperimentConfig:
             weight_decay=self.weight_decay,
         )
 
+    def first_iterations(self, k: int) -> TrainConfig:
+        """The protocol cut to its first ``k`` iterations, evaluated once: its last weights are θk of
+        the full run bit for bit (a run's numbers never depend on its length or evaluation schedule)."""
+        return dataclasses.replace(self.train_config(), iterations=k, eval_every=k, test_every=None)
+
     def rates(self) -> dict[str, float]:
         conv_rate = self.conv_rate if self.conv_rate is not None else models.spec(self.model).conv_rate
         return dict(_layer_rates(self.model, self.prune_rate, conv_rate))
@@ -375,7 +380,7 @@ def _rewind_from_reset(config: ExperimentConfig, store: Store, todo: list, progr
         return todo
     data = datasets.load(config.dataset)
     k = config.rewind_iteration
-    first_k = dataclasses.replace(config.train_config(), iterations=k, eval_every=k, test_every=None)
+    first_k = config.first_iterations(k)
     starts = [start_of(config, store, run.condition, run.seed, 0) for run in reusable]
     results = train_stacked(
         build(config.model, in_shape=data.input_shape),

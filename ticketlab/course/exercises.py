@@ -14,7 +14,9 @@ from dataclasses import dataclass
 
 import pandas as pd
 import torch
+import torch.nn.functional as F
 
+from ..init_pruning import snip_scores
 from ..masks import Mask
 from ..models import build, output_layer_name, prunable_names
 from ..pruning import counts_after_rounds, keep_top, prune_magnitude
@@ -484,8 +486,6 @@ def check_snip_scores(fn) -> CheckResult:
 
 
 def _run_snip(fn) -> str:
-    from ..init_pruning import snip_scores  # here: the checker needs it, the other exercises do not
-
     for name, size, seed in SNIP_CASES:
         model = build(name, seed=seed)
         generator = torch.Generator().manual_seed(seed)
@@ -532,8 +532,6 @@ def _close(a: torch.Tensor, b: torch.Tensor) -> bool:
 
 
 def _diagnose_snip(answer: dict, expected: dict, weights: dict, model, x, y) -> str:
-    import torch.nn.functional as F
-
     params = {n: w.detach().clone().requires_grad_(n in expected) for n, w in weights.items()}
     loss = F.cross_entropy(torch.func.functional_call(model, params, (x,)), y)
     grads = dict(zip(expected, torch.autograd.grad(loss, [params[n] for n in expected])))

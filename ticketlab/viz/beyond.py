@@ -10,10 +10,11 @@ import pandas as pd
 import seaborn as sns
 from matplotlib.figure import Figure
 
+from ..analysis import check_columns
 from ..beyond import INIT_METHODS, STABLE_BARRIER, shuffle_drops
-from ..errors import ConfigError
 from .plots import CONDITION_STYLE, DENSE_COLOR, PALETTE, _percent_axis
 
+SOURCE = "ticketlab.beyond.load()"  # where the tables these figures read come from
 RANGE = ("pi", 100)  # seaborn's interval over 100% of the seeds: min to max, like the course's bands
 METHOD_LABELS = {
     "snip": "SNIP",
@@ -26,18 +27,12 @@ METHOD_LABELS = {
 }
 
 
-def _check(table: pd.DataFrame, columns: tuple[str, ...], what: str) -> None:
-    missing = [c for c in columns if c not in table]
-    if missing:
-        raise ConfigError(f"{what} needs the columns {', '.join(missing)}: pass the table of ticketlab.beyond.load()")
-
-
 def instability(pairs: pd.DataFrame, paths: pd.DataFrame) -> Figure:
     """Left: the error barrier against the rewinding point, one line per level of the IMP tickets,
     their controls' barriers from θ0 as separate markers. Right: test error along the path at the
     sparsest level, ticket against controls from θ0 (the shape a barrier measures)."""
-    _check(pairs, ("condition", "round", "percent_remaining", "rewind_iteration", "barrier"), "instability")
-    _check(paths, ("condition", "round", "rewind_iteration", "alpha", "error"), "instability")
+    check_columns(pairs, ("condition", "round", "percent_remaining", "rewind_iteration", "barrier"), "pairs", SOURCE)
+    check_columns(paths, ("condition", "round", "rewind_iteration", "alpha", "error"), "paths", SOURCE)
     fig = Figure(figsize=(12, 4.5), layout="constrained")
     left, right = fig.subplots(1, 2)
     seeds = pairs["seed"].nunique()
@@ -60,15 +55,13 @@ def instability(pairs: pd.DataFrame, paths: pd.DataFrame) -> Figure:
         marker="o", errorbar=RANGE, ax=left,
     )  # fmt: skip
     controls = shown[shown["condition"] != "ticket"]
-    for offset, (condition, rows) in zip((-0.08, 0.08), controls.groupby("condition", sort=False)):
-        for level, at in rows.groupby("level"):
-            colour = PALETTE[levels.index(level)] if level in levels else DENSE_COLOR
-            left.errorbar(
-                offset, at["barrier_pct"].mean(),
-                yerr=[[at["barrier_pct"].mean() - at["barrier_pct"].min()], [at["barrier_pct"].max() - at["barrier_pct"].mean()]],
-                fmt="s" if condition == "reinit" else "^", color=colour, markersize=7, capsize=3,
-                label=f"{condition} at {level}",
-            )  # fmt: skip
+    stats = controls.groupby(["condition", "level"], sort=False)["barrier_pct"].agg(["mean", "min", "max"])
+    for (condition, level), s in stats.iterrows():  # beside θ0, reinit left of the ticket, random pruning right
+        left.errorbar(
+            -0.08 if condition == "reinit" else 0.08, s["mean"], yerr=[[s["mean"] - s["min"]], [s["max"] - s["mean"]]],
+            fmt="s" if condition == "reinit" else "^", color=PALETTE[levels.index(level)] if level in levels else DENSE_COLOR,
+            markersize=7, capsize=3, label=f"{condition} at {level}",
+        )  # fmt: skip
     left.axhline(100 * STABLE_BARRIER, color=DENSE_COLOR, linestyle="--", linewidth=1, label="2%: stable below")
     left.set_xticks(range(len(points)), [f"θ{k}" for k in points])
     left.set(xlabel="copies start from (rewinding point k)", ylabel="error barrier on test (pp)")
@@ -95,7 +88,8 @@ def pruning_at_init(table: pd.DataFrame) -> Figure:
     with the IMP ticket, its reinit and random pruning. Right: what shuffling each mask within its
     layers costs (as published minus shuffled, pp); for the IMP ticket, the shuffled mask is random
     pruning with its layer sizes."""
-    _check(table, ("method", "variant", "round", "percent_remaining", "test_acc_at_early_stop"), "pruning_at_init")
+    columns = ("method", "variant", "round", "percent_remaining", "test_acc_at_early_stop")
+    check_columns(table, columns, "init_pruning", SOURCE)
     fig = Figure(figsize=(12, 4.8), layout="constrained")
     left, right = fig.subplots(1, 2)
     fig.suptitle(
