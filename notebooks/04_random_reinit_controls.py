@@ -262,9 +262,10 @@ print(f"Started from θk instead of θ0, the tickets' end test error changes by 
 # Train two copies of a network from the same weights θk with different data orders, then walk
 # the straight line between the two results. The **error barrier** is the highest test error on
 # that line minus the mean of the two ends; training from θk is **stable** when it is about zero
-# (their threshold: 2%). Their finding: IMP subnetworks are *matching* (as accurate as the dense
-# network) exactly when training them is stable, which on LeNet happens already at θ0, and on
-# deep networks only a little way into training: hence rewinding.
+# (their threshold: 2%). Their finding (in the abstract): IMP subnetworks are *matching* (as
+# accurate as the dense network) only when training them is stable, which happens already at
+# initialisation on MNIST, and on large networks (ResNet-50 on ImageNet) only early in training:
+# hence rewinding.
 #
 # We measured it on this course's own tickets: the lecture's IMP masks at 100%, 21.1% and 3.6%,
 # each trained twice from θ0 and from the dense run's θ100, θ500 and θ2000 (the copies train
@@ -311,12 +312,12 @@ print(f"largest barrier of any pair, any seed: {100 * STUDIES.pairs['barrier'].m
 # and for the tickets at 21.1% and 3.6%, which is the ICML 2020 paper's LeNet result and why
 # resetting to θ0 works here (rewinding changed little in the extension above, and from the
 # rewinding points, too, the barriers stay near zero). The tickets are also matching everywhere, so
-# "matching exactly where stable" holds for them, trivially: on LeNet there is no unstable ticket
-# to tell the two apart. The controls add what the paper's claim leaves open: at 3.6% the
+# "matching only where stable" holds for them, trivially: on LeNet there is no unstable ticket to
+# put it to the test. The controls add what the paper's claim leaves open: at 3.6% the
 # reinitialised and randomly pruned subnetworks are stable by the 2% rule too (their barriers are
 # larger than the ticket's, as printed), yet not matching. On LeNet, stability is therefore not
-# what separates a ticket from its controls; the test that shows the link is a deep network whose
-# training from θ0 is unstable (ResNet or VGG on CIFAR-10), out of reach of a class on a CPU.
+# what separates a ticket from its controls; the test that shows the link is a large network whose
+# training from θ0 is unstable (the paper's ResNet-50 on ImageNet), out of reach of a CPU class.
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Summary

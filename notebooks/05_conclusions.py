@@ -232,6 +232,8 @@ for condition in ("ticket", "reinit", "random-prune"):
 
 # %% slideshow={"slide_type": "subslide"}
 speed = bench.masked_vs_sparse(densities=(1.0, 0.211, 0.036), batch=60)
+faster = speed.loc[speed["sparse_ms"] < 0.9 * speed["dense_ms"], "density"]  # 10% faster: beyond timing noise
+print("sparse (CSR) clearly faster than dense at:", ", ".join(f"{100 * d:.1f}%" for d in faster) or "no level")
 speed.assign(percent_remaining=100 * speed["density"])[["percent_remaining", "dense_ms", "masked_ms", "sparse_ms"]]
 
 # %% slideshow={"slide_type": "-"} tags=["hide-input"]
@@ -245,8 +247,8 @@ ax.legend(["dense weights", "dense with a 0/1 mask", "sparse CSR, survivors only
 # The masked product costs what the dense one costs, because it *is* a dense product. A sparse
 # kernel only pays off at very low density, and even then a CPU or GPU runs it far below its dense
 # peak (irregular memory access). The exact numbers vary from machine to machine and run to run;
-# the pattern does not (in the table above the sparse product loses to the dense one at 21.1% and
-# wins at 3.6%). Real savings need structured sparsity (whole units or blocks) or hardware
+# the pattern does not (the line under the table says where the sparse product won in this run:
+# at the sparsest level, not at 21.1%). Real savings need structured sparsity (whole units or blocks) or hardware
 # built for sparse weights. ticketlab itself uses this crossover: once little enough of LeNet's
 # first layer is left, it trains that layer as a sparse matrix, which made the paper's late
 # pruning levels faster (docs/engine.md gives the threshold and the measurements).
@@ -274,9 +276,9 @@ ax.legend(["dense weights", "dense with a 0/1 mask", "sparse CSR, survivors only
 # GraSP (Wang et al., ICLR 2020) and SynFlow (Tanaka et al., NeurIPS 2020) score every weight at
 # θ0 instead and prune once, before training; magnitude at initialisation is the plainest such
 # score. Frankle, Dziugaite, Roy & Carbin (ICLR 2021, "Pruning Neural Networks at Initialization:
-# Why Are We Missing the Mark?") found that these methods are no better than a random mask with
-# the same number of weights in each layer: **shuffling their masks within each layer does not
-# hurt**, whereas it does hurt IMP's masks, which stay more accurate.
+# Why Are We Missing the Mark?", abstract) found that these methods stay below magnitude pruning
+# after training and that only their per-layer fractions matter: **shuffling their masks within
+# each layer does not hurt** (it keeps or improves accuracy), unlike pruning after training.
 #
 # We measured it on LeNet with the lecture protocol (3,500 iterations, three seeds, the same θ0
 # and data orders as the tickets): each method prunes to the density of the lecture's tickets at
@@ -326,6 +328,7 @@ border.round(1)
 
 # %% slideshow={"slide_type": "-"}
 # NBVAL_CHECK_OUTPUT
+print(f"rule: shuffling hurts where the mean drop exceeds {beyond.SHUFFLE_HURTS_PP} pp and two standard errors")
 hurt = shuffles[shuffles["shuffling_hurts"]]
 for method, rows in hurt.groupby("method", sort=False):
     levels = ", ".join(f"{p:.1f}% ({d:+.2f} pp)" for p, d in zip(rows["percent_remaining"], rows["drop_pp"]))
@@ -337,16 +340,17 @@ print("shuffling costs no accuracy at any level (it even helps):", ", ".join(m f
 # **Reading it.** The IMP ticket is the most accurate subnetwork at every level, and shuffling its
 # mask within each layer costs it more and more accuracy as it gets sparser: which weights IMP
 # keeps matters, not only how many per layer. For the methods that prune at initialisation,
-# shuffling hardly matters, as the 2021 paper found, with one exception printed above: SNIP at
-# the sparsest level. The constant-pixel table says why. MNIST has a blank border, pixels with the
-# same value in every image; a weight reading one only adds a constant. SNIP and GraSP score with
-# data and keep almost no weights there; magnitude at init and SynFlow never see the data, and a
-# shuffled mask spreads weights uniformly, so they spend about the border's share of fc1 on it.
+# shuffling costs less than the rule's half a point, or helps (GraSP), as the 2021 paper found,
+# with one exception printed above: SNIP at the sparsest level. The constant-pixel table says
+# why. MNIST has a blank border, pixels with the same value in every image; a weight reading one
+# only adds a constant. SNIP and GraSP score with data and keep almost no weights there;
+# magnitude at init and SynFlow never see the data, and a shuffled mask spreads weights
+# uniformly, so they spend about the border's share of fc1 on it.
 # At 3.6%, where fc1 keeps few weights, that waste shows. It is an effect of a fully connected
 # first layer on a blank border, which a convolutional network, sharing each filter over every
 # position, cannot show. GraSP avoids the border too and still gains from shuffling: its choice
-# within a layer is worse than chance here. The verdict line grades the three findings; "agree only in part" is the honest
-# summary on LeNet.
+# within a layer is worse than chance here. The verdict line grades the three findings; "agree
+# only in part" is the honest summary on LeNet.
 
 # %% [markdown] slideshow={"slide_type": "skip"}
 # ### Exercise 1: SNIP's score
