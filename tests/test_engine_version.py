@@ -20,6 +20,12 @@ FINGERPRINTS = {
         ([0.683334, 0.292605, 0.275388, 0.225768], 60, 0.912, 0.234395),
         ([0.687999, 0.425391, 0.330321, 0.306704], 60, 0.862, 0.319865),
     ],
+    # 3 changed the sparse kernels: the tiny sparse run moves by less than this test's tolerance
+    # (notebook-scale runs move by more), so its numbers read as version 2's
+    3: [
+        ([0.683334, 0.292605, 0.275388, 0.225768], 60, 0.912, 0.234395),
+        ([0.687999, 0.425391, 0.330321, 0.306704], 60, 0.862, 0.319865),
+    ],
 }
 TOLERANCE = 1e-4
 

@@ -119,7 +119,7 @@ def test_an_optimiser_that_moves_pruned_weights_is_an_error_not_a_result(mnist, 
 
     monkeypatch.setattr(training._Adam, "step", leaky_step)
     config = TrainConfig(iterations=2, lr=CONFIG.lr, eval_every=1)
-    with pytest.raises(RuntimeError, match="pruned weights of fc1.weight are not 0 after training"):
+    with pytest.raises(RuntimeError, match=r"pruned weights of fc\d.weight are not 0 after training"):
         train_stacked(models.build("lenet"), [run_a], mnist, config, device=CPU, progress=False)
 
 
@@ -242,12 +242,12 @@ def sparse_runs():
 
 def test_only_sparse_enough_mlps_on_the_cpu_take_the_sparse_path(run_a, sparse_runs):
     lenet, cpu = models.build("lenet"), torch.device("cpu")
-    assert training._trains_sparse(lenet, sparse_runs[0], cpu)
-    assert not training._trains_sparse(lenet, run_a, cpu)  # 20% left: dense products are faster
-    assert not training._trains_sparse(lenet, sparse_runs[0], torch.device("meta"))  # measured on CPUs only
+    assert training._path_of(lenet, sparse_runs[0], cpu).train
+    assert not training._path_of(lenet, run_a, cpu).train  # 20% left: dense products are faster
+    assert not training._path_of(lenet, sparse_runs[0], torch.device("meta")).train  # measured on CPUs only
     init = theta0(0, "conv2")
     conv = RunSpec(init, random_mask(init, 0.05, seed=1), data_seed=0)
-    assert not training._trains_sparse(models.build("conv2"), conv, cpu)
+    assert not training._path_of(models.build("conv2"), conv, cpu).train
 
 
 def test_sparse_first_layer_trains_like_the_textbook_loop(mnist, sparse_runs):
@@ -273,7 +273,8 @@ def test_sparse_first_layer_keeps_pruned_weights_at_zero_with_weight_decay(mnist
 
 def test_sparse_first_layer_is_used_and_rounds_differently_from_dense(mnist, sparse_runs, monkeypatch):
     sparse = train_stacked(models.build("lenet"), sparse_runs[:1], mnist, CONFIG, device=CPU, progress=False)[0]
-    monkeypatch.setattr(training, "SPARSE_DENSITY", 0.0)
+    monkeypatch.setitem(training.SPARSE_DENSITY, "train", 0.0)
+    monkeypatch.setitem(training.SPARSE_DENSITY, "evaluate", 0.0)
     dense = train_stacked(models.build("lenet"), sparse_runs[:1], mnist, CONFIG, device=CPU, progress=False)[0]
     assert not torch.equal(sparse.final["fc1.weight"], dense.final["fc1.weight"]), "the sparse path was not taken"
     assert_same_run(sparse, dense, atol=1e-5)

@@ -27,6 +27,7 @@ from torch import nn
 from torch.func import functional_call
 from tqdm.auto import tqdm
 
+from . import kernels
 from .data import Splits
 from .errors import ConfigError
 from .masks import Mask
@@ -36,7 +37,9 @@ from .models import MLP
 # run's numbers or fields, so that runs of an older engine are never loaded beside new ones.
 # tests/test_engine_version.py holds a tiny run's numbers for this version and fails when they
 # change without a bump. 2: the training set's accuracy and loss at the last iteration are recorded.
-ENGINE_VERSION = 2
+# 3: the first layer's sparse kernels are ticketlab.kernels, for training below half of the layer
+# and for evaluation below 40% (other kernels, another rounding).
+ENGINE_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -131,40 +134,55 @@ def _aligned(stacked: torch.Tensor, fill: float = 0.0) -> tuple[torch.Tensor, to
     return flat, flat[:, :n].view(stacked.shape)
 
 
-SPARSE_DENSITY = 0.1  # at most this share of the first layer left: sparse kernels (see _SparseFirstLayer)
+# At most this share of an MLP's first layer left: its survivors train (and, separately, are
+# evaluated) with ``kernels`` instead of dense products. The crossovers where the sparse kernels
+# start to win, measured on the course machine (docs/engine.md, ``python -m ticketlab bench``
+# prints this machine's). Constants, not measured at run time: which kernels a run uses changes
+# its rounding, so the choice must not depend on how busy the machine happens to be.
+SPARSE_DENSITY = {"train": 0.5, "evaluate": 0.4}
 
 
-def sparse_enough(remaining: int, weights: int) -> bool:
-    """Whether a first layer with ``remaining`` of its ``weights`` left trains with sparse kernels."""
-    return remaining <= SPARSE_DENSITY * weights
+@dataclass(frozen=True)
+class _Path:
+    """Which kernels a run's first layer uses: sparse for training, and for evaluation."""
+
+    train: bool = False
+    evaluate: bool = False
 
 
-def _trains_sparse(model: nn.Module, run: RunSpec, device: torch.device) -> bool:
-    """Whether ``run`` trains its first layer with sparse kernels: an MLP on the CPU whose first
-    layer is ``sparse_enough``. Decided by the run alone, so that its numbers never depend on the
-    runs stacked beside it."""
+def sparse_enough(remaining: int, weights: int, purpose: str = "train") -> bool:
+    """Whether a first layer with ``remaining`` of its ``weights`` left uses the sparse kernels for
+    ``purpose`` ("train" or "evaluate")."""
+    return remaining <= SPARSE_DENSITY[purpose] * weights
+
+
+def _path_of(model: nn.Module, run: RunSpec, device: torch.device) -> _Path:
+    """The kernels of ``run``'s first layer: sparse only for an MLP on the CPU whose first layer is
+    ``sparse_enough``. Decided by the run alone, so that its numbers never depend on the runs
+    stacked beside it."""
     if not isinstance(model, MLP) or device.type != "cpu":
-        return False
+        return _Path()
     first = next(n for n, _ in model.named_parameters() if n.endswith(".weight"))
     mask = run.mask.get(first)
-    return mask is not None and sparse_enough(int(torch.count_nonzero(mask)), mask.numel())
+    if mask is None:
+        return _Path()
+    remaining = int(torch.count_nonzero(mask))
+    return _Path(*(sparse_enough(remaining, mask.numel(), purpose) for purpose in ("train", "evaluate")))
 
 
 class _SparseFirstLayer:
-    """The first layer's surviving weights of K runs as one block-diagonal CSR matrix
-    (K*out, K*in). At 10% of LeNet's first layer or less, a CSR product, a sampled product for the
-    weight gradient (``torch.sparse.sampled_addmm``) and Adam over the survivors alone are faster
-    on a CPU than dense products and Adam over every weight (measured: docs/engine.md).
+    """The first layer's surviving weights of K runs in CSR order, trained and evaluated with
+    ``kernels.spmm`` and ``kernels.sddmm``: a cost proportional to what survives, which beats dense
+    products and Adam over every weight below ``SPARSE_DENSITY`` of LeNet's first layer
+    (measured: docs/engine.md).
 
-    ``values`` is both the CSR matrix's values and what Adam steps. Each run's stretch of it is
-    padded to a multiple of ``ALIGN`` with explicit entries at pruned positions that hold exactly 0
-    and never move (their second moment starts at +inf, as in ``_Adam``): so every run's values sit
-    at the same vector positions whatever K is, and no copy is made between the matrix and the
-    optimizer. The stack's dense weights are brought up to date by ``sync`` whenever something
-    reads them (evaluation, snapshots); evaluation stays dense (a CSR product over 1,000 shared
-    images was no faster at 7% and slower at 10%). The summation order differs from the dense
-    path's, so a run rounds slightly differently here than densely; it never depends on the runs
-    beside it.
+    ``values`` is both the CSR values and what Adam steps. Each run's stretch of it is padded to a
+    multiple of ``ALIGN`` with explicit entries at pruned positions that hold exactly 0 and never
+    move (their second moment starts at +inf, as in ``_Adam``): so every run's values sit at the
+    same vector positions whatever K is, and no copy is made between the layer and the optimizer.
+    The stack's dense weights are brought up to date by ``sync`` whenever something reads them
+    (snapshots, early stopping). The summation order differs from dense products', so a run rounds
+    slightly differently here than densely; it never depends on the runs beside it.
     """
 
     def __init__(self, dense: torch.Tensor, mask: torch.Tensor):
@@ -174,33 +192,34 @@ class _SparseFirstLayer:
         for run, count in enumerate(keep.sum((1, 2)).tolist()):
             padding = (~keep[run]).flatten().nonzero().squeeze(1)[: -count % ALIGN]  # the first pruned positions
             pattern[run].view(-1)[padding] = True
-        where = pattern.nonzero()  # (nnz, 3): run, row, column, in CSR order
         self.pattern = pattern
         self.crow = torch.cat([torch.zeros(1, dtype=torch.long), pattern.sum(2).flatten().cumsum(0)])
-        self.col = where[:, 0] * inp + where[:, 2]
+        self.col = pattern.nonzero()[:, 2].to(torch.int32)  # CSR order: run, row, column
         self.values = dense[pattern].contiguous()
         self.grads = torch.zeros_like(self.values)
         self.adam_mask = keep[pattern].float()  # 0 at the padding entries: Adam never moves them
+        self.xt = self.gt = None
 
     def forward(self, x: torch.Tensor, bias: torch.Tensor) -> torch.Tensor:
-        """(K, B, out) pre-activations of x (K, B, in); keeps what ``backward`` needs."""
+        """(K, B, out) pre-activations of x (K, B, in); keeps xᵀ for ``backward``."""
         k, out, inp = self.shape
-        self.x = x.transpose(1, 2).reshape(k * inp, x.shape[1])
-        with warnings.catch_warnings():  # "sparse CSR support is in beta": measured here, not the user's concern
-            warnings.simplefilter("ignore", UserWarning)
-            self.weight = torch.sparse_csr_tensor(
-                self.crow, self.col, self.values, (k * out, k * inp), check_invariants=False
-            )
-        h = torch.sparse.mm(self.weight, self.x).view(k, out, -1).add_(bias.unsqueeze(2))
-        return h.transpose(1, 2).contiguous()
+        self.batch = x.shape[1]
+        if self.xt is None or self.xt.shape[1] != kernels.tiles(self.batch):  # zero padding, written once
+            self.xt = torch.zeros(k, kernels.tiles(self.batch), inp, kernels.TILE)
+            self.gt = torch.zeros(k, kernels.tiles(self.batch), out, kernels.TILE)
+        kernels.tiled(x.transpose(1, 2), self.xt)
+        h = kernels.spmm(self.crow, self.col, self.values, bias, self.xt)
+        return h[:, :, : self.batch].transpose(1, 2).contiguous()
 
     def backward(self, grad: torch.Tensor) -> None:
         """Weight gradient at the CSR entries only, from the output gradient (K, B, out)."""
-        k, out, _ = self.shape
-        sampled = torch.sparse.sampled_addmm(
-            self.weight, grad.transpose(1, 2).reshape(k * out, -1), self.x.t(), beta=0.0
-        )
-        self.grads.copy_(sampled.values())
+        kernels.tiled(grad.transpose(1, 2), self.gt)
+        kernels.sddmm(self.crow, self.col, self.gt, self.xt, self.grads)
+
+    def forward_shared(self, values: torch.Tensor, bias: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
+        """Class-major (K, out, n) pre-activations of every run on the same n inputs (for evaluation)."""
+        n = len(x)
+        return kernels.spmm(self.crow, self.col, values, bias, kernels.tiled(x.flatten(1).t().unsqueeze(0)))[:, :, :n]
 
     def sync(self, dense: torch.Tensor) -> None:
         """Write the CSR values into the stack's dense weights (pruned ones and padding stay 0)."""
@@ -217,7 +236,7 @@ class _Stack:
     (``params``, what the model uses), so that a run's numbers do not depend on its neighbours.
     """
 
-    def __init__(self, model: nn.Module, runs: list[RunSpec], device: torch.device, sparse: bool = False):
+    def __init__(self, model: nn.Module, runs: list[RunSpec], device: torch.device, path: _Path = _Path()):
         for run in runs:
             run.mask.check_matches(run.init)
         self.model = model.to(device)
@@ -236,20 +255,22 @@ class _Stack:
         self.flat_masks = {n: _aligned(self.masks[n], fill=1.0)[0] if n in self.masks else None for n in names}
         self.enforce_masks()
         self.first = f"{self.layers[0]}.weight" if self.layers else None
-        self.sparse = _SparseFirstLayer(self.params[self.first], self.masks[self.first]) if sparse else None
+        needed = path.train or path.evaluate
+        self.sparse = _SparseFirstLayer(self.params[self.first], self.masks[self.first]) if needed else None
+        self.sparse_training, self.sparse_evaluation = path.train, path.evaluate
 
     def optimized(self) -> tuple[list, list, list]:
         """What Adam steps: (parameters, gradients, masks), the sparse first layer's survivors in
         place of its dense weights."""
         params, grads, masks = list(self.flat.values()), list(self.flat_grads.values()), list(self.flat_masks.values())
-        if self.sparse:
+        if self.sparse_training:
             i = list(self.flat).index(self.first)
             params[i], grads[i], masks[i] = self.sparse.values, self.sparse.grads, self.sparse.adam_mask
         return params, grads, masks
 
     def sync(self) -> None:
         """Bring the dense weights up to date before anything reads them (a no-op when dense)."""
-        if self.sparse:
+        if self.sparse_training:
             self.sparse.sync(self.params[self.first])
 
     def _forward_each(self, params, x: torch.Tensor, shared: bool) -> torch.Tensor:
@@ -286,7 +307,7 @@ class _Stack:
         """
         activations = [x]
         for i, layer in enumerate(self.layers):
-            if i == 0 and self.sparse:
+            if i == 0 and self.sparse_training:
                 h = self.sparse.forward(x, self.params[f"{layer}.bias"])
             else:
                 h = torch.baddbmm(
@@ -301,7 +322,7 @@ class _Stack:
         grad.mul_(1.0 / y.shape[1])
         for i in reversed(range(len(self.layers))):
             layer, inputs = self.layers[i], activations[i]
-            if i == 0 and self.sparse:
+            if i == 0 and self.sparse_training:
                 self.sparse.backward(grad)
             else:
                 torch.bmm(grad.transpose(1, 2), inputs, out=self.grads[f"{layer}.weight"])
@@ -310,21 +331,24 @@ class _Stack:
                 grad = torch.ops.aten.threshold_backward(torch.bmm(grad, self.params[f"{layer}.weight"]), inputs, 0)
         return logits
 
-    def forward_shared(self, params, x: torch.Tensor) -> torch.Tensor:
+    def forward_shared(self, params, x: torch.Tensor, first_values: torch.Tensor | None = None) -> torch.Tensor:
         """Logits (K, C, n), class-major, of every run on the same inputs x (n, ...); for evaluation.
 
         MLPs: the K first layers are one large product W (K*out, inp) @ x.T (inp, n), then each
         layer keeps the (K, features, n) layout, so no large activation is ever transposed or
         copied, and cross-entropy reads the class-major logits as they are (a quarter faster
-        than the sample-major layout for the paper's 15 runs on 1,000 images at a time).
+        than the sample-major layout for the paper's 15 runs on 1,000 images at a time). A sparse
+        stack's first layer is its CSR ``first_values`` instead.
         """
         if self.layers is None:
             return self._forward_each(params, x, shared=True).transpose(1, 2)
         first = self.layers[0]
-        weight = params[f"{first}.weight"]
+        weight, bias = params[f"{first}.weight"], params[f"{first}.bias"]
         k, out, inp = weight.shape
-        h = torch.addmm(params[f"{first}.bias"].reshape(-1, 1), weight.reshape(k * out, inp), x.flatten(1).t())
-        h = h.view(k, out, len(x))
+        if first_values is not None:
+            h = self.sparse.forward_shared(first_values, bias, x)
+        else:
+            h = torch.addmm(bias.reshape(-1, 1), weight.reshape(k * out, inp), x.flatten(1).t()).view(k, out, len(x))
         for layer in self.layers[1:]:
             # one product per run: a batched product chose another kernel for one run than for
             # several (one ulp apart), so a run's numbers depended on its neighbours
@@ -344,13 +368,17 @@ class _Stack:
     def evaluate(self, x: torch.Tensor, y: torch.Tensor, params=None, chunk: int = 1000):
         """Mean loss and accuracy of each run on (x, y), in large shared-input chunks (1,000
         images: the paper level's 15 runs keep each chunk's activations in the CPU's cache)."""
+        first_values = None
+        if self.sparse_evaluation:  # the live CSR values, or a snapshot's (or dense-trained weights') once per call
+            live = params is None and self.sparse_training
+            first_values = self.sparse.values if live else (params or self.params)[self.first].detach()[self.sparse.pattern]
         params = params if params is not None else {n: p.detach() for n, p in self.params.items()}
         k = next(iter(params.values())).shape[0]
         loss = torch.zeros(k, device=x.device)
         correct = torch.zeros(k, device=x.device)
         for start in range(0, len(x), chunk):
             xb, yb = x[start : start + chunk], y[start : start + chunk]
-            logits = self.forward_shared(params, xb)  # (K, C, n)
+            logits = self.forward_shared(params, xb, first_values)  # (K, C, n)
             loss += F.cross_entropy(logits, yb.expand(k, -1), reduction="none").sum(1)
             correct += (logits.argmax(1) == yb).sum(1)
         return (loss / len(x)).cpu(), (correct / len(x)).cpu()
@@ -541,9 +569,9 @@ def train_stacked(
     if rewind_iteration is not None and not 0 <= rewind_iteration <= config.iterations:
         raise ConfigError(f"rewind iteration {rewind_iteration} is beyond the training length 0..{config.iterations}")
     device = torch.device(device) if device is not None else default_device()
-    sparse = [not track_updates and _trains_sparse(model, run, device) for run in runs]
-    if len(set(sparse)) > 1:  # each group in its own stack, so that no run's path depends on its neighbours
-        groups = [[k for k in range(len(runs)) if sparse[k] == flag] for flag in (False, True)]
+    paths = [_Path() if track_updates else _path_of(model, run, device) for run in runs]
+    if len(set(paths)) > 1:  # each group in its own stack, so that no run's kernels depend on its neighbours
+        groups = [[k for k in range(len(runs)) if paths[k] == path] for path in dict.fromkeys(paths)]
         results = {}
         for group in groups:
             trained = train_stacked(
@@ -551,7 +579,7 @@ def train_stacked(
             )
             results.update(zip(group, trained))
         return [results[k] for k in range(len(runs))]
-    stack = _Stack(model, runs, device, sparse=sparse[0])
+    stack = _Stack(model, runs, device, paths[0])
     x_train, y_train = data.x_train.to(device), data.y_train.to(device)
     splits = {
         "val": (data.x_val.to(device), data.y_val.to(device)),
