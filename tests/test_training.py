@@ -182,8 +182,10 @@ def test_stack_of_one_equals_the_textbook_loop(mnist, run_a, result_a):
     assert_same_run(result_a, reference, atol=1e-5)
 
 
-def test_stacking_does_not_change_results(stacked_results, result_a):
-    assert_same_run(stacked_results[0], result_a, atol=0)  # exactly: the same seed gives the same numbers
+def test_stacking_does_not_change_results(mnist, stacked_results, run_a):
+    # result_a tracks updates, which keeps the dense kernels; A alone without tracking takes A's own path
+    alone = train_stacked(models.build("lenet"), [run_a], mnist, CONFIG, device=CPU, progress=False)[0]
+    assert_same_run(stacked_results[0], alone, atol=0)  # exactly: the same seed gives the same numbers
 
 
 def grey_images(n: int, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
@@ -242,8 +244,10 @@ def sparse_runs():
 
 def test_only_sparse_enough_mlps_on_the_cpu_take_the_sparse_path(run_a, sparse_runs):
     lenet, cpu = models.build("lenet"), torch.device("cpu")
-    assert training._path_of(lenet, sparse_runs[0], cpu).train
-    assert not training._path_of(lenet, run_a, cpu).train  # 20% left: dense products are faster
+    assert training._path_of(lenet, sparse_runs[0], cpu) == training._Path(train=True, evaluate=True)
+    init = theta0(0)
+    for remaining, path in ((0.45, training._Path(train=True)), (0.6, training._Path())):  # the two crossovers
+        assert training._path_of(lenet, RunSpec(init, random_mask(init, remaining, seed=1), 0), cpu) == path
     assert not training._path_of(lenet, sparse_runs[0], torch.device("meta")).train  # measured on CPUs only
     init = theta0(0, "conv2")
     conv = RunSpec(init, random_mask(init, 0.05, seed=1), data_seed=0)
@@ -419,7 +423,8 @@ def test_without_the_private_fused_kernel_training_falls_back_once_with_the_same
 def test_every_call_starts_fresh_and_same_seed_gives_same_numbers(mnist, run_a, result_a):
     """A second call from the same start must repeat the first exactly: no optimizer state survives."""
     again = train_stacked(
-        models.build("lenet"), [run_a], mnist, CONFIG, rewind_iteration=REWIND_AT, device=CPU, progress=False
+        models.build("lenet"), [run_a], mnist, CONFIG, rewind_iteration=REWIND_AT, device=CPU, progress=False,
+        track_updates=True,  # as result_a: the same kernels
     )[0]
     assert_same_run(again, result_a, atol=0.0)
     assert again.curve.equals(result_a.curve)
@@ -489,7 +494,9 @@ def test_sparse_test_evaluation_keeps_the_early_stop_exact(adversarial_moons):
 
 def test_rewind_captures_the_weights_at_iteration_k(mnist, run_a, result_a):
     short = TrainConfig(iterations=REWIND_AT, lr=CONFIG.lr, eval_every=CONFIG.eval_every)
-    stopped = train_stacked(models.build("lenet"), [run_a], mnist, short, device=CPU, progress=False)[0]
+    stopped = train_stacked(
+        models.build("lenet"), [run_a], mnist, short, device=CPU, progress=False, track_updates=True  # as result_a
+    )[0]
     for name, weight in stopped.final.items():
         assert torch.equal(result_a.rewind[name], weight), name
     assert not torch.equal(result_a.rewind["fc1.weight"], result_a.final["fc1.weight"])
