@@ -37,7 +37,9 @@ def test_spmm_matches_the_dense_product_per_run_and_shared(layer, images):
     torch.testing.assert_close(out, torch.baddbmm(bias.unsqueeze(2), weight, x), rtol=1e-5, atol=1e-5)
     shared = torch.randn(1, 50, images)
     out = kernels.spmm(crow, col, weight[mask], bias, padded(shared))[..., :images]
-    torch.testing.assert_close(out, torch.baddbmm(bias.unsqueeze(2), weight, shared.expand(3, -1, -1)), rtol=1e-5, atol=1e-5)
+    torch.testing.assert_close(
+        out, torch.baddbmm(bias.unsqueeze(2), weight, shared.expand(3, -1, -1)), rtol=1e-5, atol=1e-5
+    )
     assert torch.equal(out[1, 2], bias[1, 2].expand(images))  # no survivor: the bias alone
 
 

@@ -423,7 +423,13 @@ def test_without_the_private_fused_kernel_training_falls_back_once_with_the_same
 def test_every_call_starts_fresh_and_same_seed_gives_same_numbers(mnist, run_a, result_a):
     """A second call from the same start must repeat the first exactly: no optimizer state survives."""
     again = train_stacked(
-        models.build("lenet"), [run_a], mnist, CONFIG, rewind_iteration=REWIND_AT, device=CPU, progress=False,
+        models.build("lenet"),
+        [run_a],
+        mnist,
+        CONFIG,
+        rewind_iteration=REWIND_AT,
+        device=CPU,
+        progress=False,
         track_updates=True,  # as result_a: the same kernels
     )[0]
     assert_same_run(again, result_a, atol=0.0)
@@ -495,7 +501,13 @@ def test_sparse_test_evaluation_keeps_the_early_stop_exact(adversarial_moons):
 def test_rewind_captures_the_weights_at_iteration_k(mnist, run_a, result_a):
     short = TrainConfig(iterations=REWIND_AT, lr=CONFIG.lr, eval_every=CONFIG.eval_every)
     stopped = train_stacked(
-        models.build("lenet"), [run_a], mnist, short, device=CPU, progress=False, track_updates=True  # as result_a
+        models.build("lenet"),
+        [run_a],
+        mnist,
+        short,
+        device=CPU,
+        progress=False,
+        track_updates=True,  # as result_a
     )[0]
     for name, weight in stopped.final.items():
         assert torch.equal(result_a.rewind[name], weight), name

@@ -87,7 +87,9 @@ def _threads() -> None:
     numba.set_num_threads(max(1, min(torch.get_num_threads(), numba.config.NUMBA_NUM_THREADS)))
 
 
-def spmm(crow: torch.Tensor, col: torch.Tensor, val: torch.Tensor, bias: torch.Tensor, xt: torch.Tensor) -> torch.Tensor:
+def spmm(
+    crow: torch.Tensor, col: torch.Tensor, val: torch.Tensor, bias: torch.Tensor, xt: torch.Tensor
+) -> torch.Tensor:
     """(K, rows, tiles·TILE) pre-activations of the CSR layer on ``tiled`` inputs xt (K or 1, tiles, in, TILE)."""
     runs, rows = bias.shape
     out = torch.empty((runs, rows, xt.shape[1], TILE), dtype=torch.float32)

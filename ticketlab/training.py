@@ -371,7 +371,9 @@ class _Stack:
         first_values = None
         if self.sparse_evaluation:  # the live CSR values, or a snapshot's (or dense-trained weights') once per call
             live = params is None and self.sparse_training
-            first_values = self.sparse.values if live else (params or self.params)[self.first].detach()[self.sparse.pattern]
+            first_values = (
+                self.sparse.values if live else (params or self.params)[self.first].detach()[self.sparse.pattern]
+            )
         params = params if params is not None else {n: p.detach() for n, p in self.params.items()}
         k = next(iter(params.values())).shape[0]
         loss = torch.zeros(k, device=x.device)
