@@ -147,7 +147,7 @@ def test_masked_vs_sparse_times_every_density_and_rejects_bad_ones():
 
     table = masked_vs_sparse((1.0, 0.1), repeats=3)
     assert table["density"].tolist() == [1.0, 0.1]
-    assert (table[["dense_ms", "masked_ms", "sparse_ms"]] > 0).all().all()
+    assert (table[["dense_ms", "masked_ms", "sparse_ms", "ticketlab_ms"]] > 0).all().all()
     with pytest.raises(ConfigError, match="density 0"):
         masked_vs_sparse((0.0,), repeats=1)
 
@@ -166,3 +166,17 @@ def test_micro_benchmarks_time_with_torch_utils_benchmark_at_the_bench_thread_co
     assert len(measurement.times) == 4 and min(measurement.times) <= measurement.median <= max(measurement.times)
     assert 2.0 <= bench._ms(lambda: time.sleep(0.002), repeats=4) < 200.0  # median ms of each call
     assert 0 < bench.matmul_peak(size=64, repeats=3) < 1e6  # GFLOP/s
+
+
+def test_kernel_crossover_times_both_kernels_and_says_which_the_engine_uses(capsys):
+    from ticketlab.bench import _print_kernels, kernel_crossover
+    from ticketlab.training import SPARSE_DENSITY
+
+    table = kernel_crossover(rounds=(1, 10), steps=2, repeats=1)
+    assert table["round"].tolist() == [1, 10]
+    assert table["fc1_density"].tolist() == pytest.approx([0.8, 0.8**10], abs=1e-3)
+    timed = ["step_dense_ms", "step_sparse_ms", "validation_dense_ms", "validation_sparse_ms"]
+    assert (table[timed] > 0).all().all()
+    assert table["trains_sparse"].tolist() == [False, 0.8**10 <= SPARSE_DENSITY["train"]] == [False, True]
+    _print_kernels(table)
+    assert "level 10 (fc1 10.7%)" in capsys.readouterr().out

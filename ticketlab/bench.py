@@ -32,6 +32,7 @@ import torch
 import torch.nn.functional as F
 
 from . import data as datasets
+from . import kernels
 from .errors import ConfigError
 from .files import atomic_write_text
 from .lottery import CONDITIONS, ExperimentConfig
@@ -54,6 +55,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--quick", action="store_true", help="short measurement (under a minute)")
     parser.add_argument("--seeds", type=int, default=4, help="runs stacked by ticketlab (default 4)")
     parser.add_argument("--repeats", type=int, default=None, help="interleaved repetitions (default 2, quick 1)")
+    parser.add_argument(
+        "--kernels",
+        action="store_true",
+        help="instead: the first layer's dense and sparse kernels at the paper's densities (the crossovers)",
+    )
 
 
 def matmul_peak(size: int = 2048, repeats: int = 10) -> float:
@@ -251,14 +257,16 @@ def _ms_per_run_iteration(runs: list[RunSpec], config: TrainConfig, warm_up: boo
 
 def masked_vs_sparse(densities=(1.0, 0.211, 0.036), batch: int = 60, repeats: int = 200, seed: int = 0):
     """Milliseconds for LeNet's first layer (784 -> 300) on one batch: dense weights, the same
-    weights with a 0/1 mask applied (what a ticket is on ordinary hardware), and a sparse CSR
-    matrix holding only the survivors. Notebook 05 uses it to show that a mask alone saves no time.
+    weights with a 0/1 mask applied (what a ticket is on ordinary hardware), torch's sparse CSR
+    product over the survivors, and ``kernels.spmm`` (ticketlab's kernel for the same product).
+    Notebook 05 uses it to show that a mask alone saves no time, and what skipping zeros takes.
     """
     import pandas as pd
 
     generator = torch.Generator().manual_seed(seed)
     x = torch.randn(batch, 784, generator=generator)
     weight = torch.randn(300, 784, generator=generator)
+    bias, xt = torch.zeros(1, 300), kernels.tiled(x.T.unsqueeze(0))
     rows = []
     for density in densities:
         if not 0 < density <= 1:
@@ -268,15 +276,95 @@ def masked_vs_sparse(densities=(1.0, 0.211, 0.036), batch: int = 60, repeats: in
         with warnings.catch_warnings():  # "sparse CSR support is in beta": true, and not the student's concern
             warnings.simplefilter("ignore", UserWarning)
             sparse = masked.to_sparse_csr()
+        crow, col = sparse.crow_indices(), sparse.col_indices().to(torch.int32)
+        values = sparse.values()
         rows.append(
             dict(
                 density=density,
                 dense_ms=_ms(lambda: x @ weight.T, repeats),
                 masked_ms=_ms(lambda masked=masked: x @ masked.T, repeats),
                 sparse_ms=_ms(lambda sparse=sparse: torch.sparse.mm(sparse, x.T), repeats),
+                ticketlab_ms=_ms(
+                    lambda crow=crow, col=col, values=values: kernels.spmm(crow, col, values, bias, xt),
+                    repeats,
+                ),
             )
         )
     return pd.DataFrame(rows)
+
+
+KERNEL_ROUNDS = (1, 2, 3, 4, 5, 7, 10, 14)  # 80% down to 4.4% of the first layer
+
+
+def kernel_crossover(rounds=KERNEL_ROUNDS, steps: int = 50, repeats: int = 3):
+    """A paper level's 15-run stack at each round, both ways: ms per training step (forward,
+    backward, Adam) and per validation pass (5,000 images) with the dense products, and with the
+    first layer on ``kernels``; the best of ``repeats`` interleaved measurements. The crossovers
+    in ``training.SPARSE_DENSITY`` come from this table on the course machine (docs/engine.md);
+    they are constants, because which kernels a run uses changes its rounding."""
+    import pandas as pd
+
+    from .training import SPARSE_DENSITY, _Path
+
+    mnist = datasets.load("mnist")
+    ladder = sparsity_ladder("lenet", rounds=max(rounds)).set_index("round")["percent_remaining"]
+    rows = []
+    for round_ in rounds:
+        runs = _level_runs(range(5), ("ticket", "reinit", "random-prune"), round_)
+        best = {}
+        for _ in range(repeats):
+            for name, path in (("dense", _Path()), ("sparse", _Path(train=True, evaluate=True))):
+                step, evaluation = _stack_ms(runs, path, mnist, steps)
+                best[name] = [min(a, b) for a, b in zip(best.get(name, (np.inf, np.inf)), (step, evaluation))]
+        density = float(runs[0].mask["fc1.weight"].mean())
+        rows.append(
+            dict(
+                round=round_,
+                percent_remaining=float(ladder[round_]),
+                fc1_density=density,
+                step_dense_ms=best["dense"][0],
+                step_sparse_ms=best["sparse"][0],
+                validation_dense_ms=best["dense"][1],
+                validation_sparse_ms=best["sparse"][1],
+                trains_sparse=density <= SPARSE_DENSITY["train"],
+                evaluates_sparse=density <= SPARSE_DENSITY["evaluate"],
+            )
+        )
+    return pd.DataFrame(rows)
+
+
+def _stack_ms(runs: list[RunSpec], path, data, steps: int) -> tuple[float, float]:
+    """(ms per training step, ms per validation pass) of ``runs`` as one stack on ``path``'s kernels,
+    timed inside the training loop's pieces (a whole call would add its evaluations and set-up)."""
+    from .training import _Adam, _Stack
+
+    stack = _Stack(build("lenet"), runs, torch.device("cpu"), path)
+    optimizer = _Adam(*stack.optimized(), TrainConfig(iterations=steps, lr=1.2e-3))
+    batches = torch.randint(
+        0, len(data.x_train), (steps + 5, len(runs), 60), generator=torch.Generator().manual_seed(0)
+    )
+    for i, idx in enumerate(batches):
+        if i == 5:  # after a warm-up
+            start = time.perf_counter()
+        stack.gradients(data.x_train[idx], data.y_train[idx])
+        optimizer.step()
+    step = (time.perf_counter() - start) / steps * 1e3
+    stack.sync()
+    stack.evaluate(data.x_val[:1000], data.y_val[:1000])
+    start = time.perf_counter()
+    stack.evaluate(data.x_val, data.y_val)
+    return step, (time.perf_counter() - start) * 1e3
+
+
+def _print_kernels(table) -> None:
+    print("the first layer's kernels, a paper level (15 runs stacked), ms per step and per validation (5,000 images):")
+    for row in table.itertuples():
+        chosen = f"{'sparse' if row.trains_sparse else 'dense'} / {'sparse' if row.evaluates_sparse else 'dense'}"
+        print(
+            f"  level {row.round:2d} (fc1 {100 * row.fc1_density:4.1f}%): step {row.step_dense_ms:5.2f} dense, "
+            f"{row.step_sparse_ms:5.2f} sparse; validation {row.validation_dense_ms:4.0f} dense, "
+            f"{row.validation_sparse_ms:4.0f} sparse; used: {chosen}"
+        )
 
 
 def _ms(fn, repeats: int) -> float:
@@ -339,6 +427,9 @@ def dense_equivalent_floor_ms(round_: int, peak_gflops: float) -> float:
 
 def main(args: argparse.Namespace) -> int:
     repeats = args.repeats or (1 if args.quick else 2)
+    if getattr(args, "kernels", False):  # (tests build the namespace by hand)
+        _print_kernels(kernel_crossover(KERNEL_ROUNDS[::3] if args.quick else KERNEL_ROUNDS, repeats=repeats + 1))
+        return 0
     # multiples of the evaluation periods, so that every figure holds its share of evaluation
     textbook_iterations, stacked_iterations, paper_iterations = (200, 1000, 100) if args.quick else (1000, 2000, 1000)
     print(

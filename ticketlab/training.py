@@ -5,8 +5,9 @@ along a leading axis; MLPs are evaluated with batched matrix products and a hand
 pass, so a 2-core CPU does a few large matrix products instead of many small ones (other models go
 through autograd, one run after another). Each run keeps its own θ0, mask and batch order, so
 stacking changes speed, not results (``train_one`` is the plain one-network loop that tests
-compare it with). On the CPU, an MLP run with at most 10% of its first layer left trains that
-layer with sparse kernels (``_SparseFirstLayer``), which is faster there than dense products.
+compare it with). On the CPU, an MLP run with at most half of its first layer left trains that
+layer with ticketlab's sparse kernels (``_SparseFirstLayer``), which are faster there than dense
+products (and evaluates it with them from 40% down).
 
 Protocol (Frankle & Carbin, 2019): Adam, batch 60, a fixed budget of iterations, validation
 (and test) loss and accuracy every ``eval_every`` iterations, early-stop iteration = argmin of
