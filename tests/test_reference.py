@@ -97,9 +97,15 @@ def curve(shift=0.0, start_shift=0.0):
 def test_the_slice_check_passes_the_same_curve_and_fails_a_different_one():
     assert all(row["ok"] for row in reference.compare_curves(curve(), curve(), 2000, "same"))
     drifted = {row["metric"]: row["ok"] for row in reference.compare_curves(curve(shift=0.02), curve(), 2000, "x")}
-    assert drifted["val_acc to 2,000"] is False and drifted["val_acc at 0"] is True
+    assert drifted["val_acc 0 to 2,000"] is False and drifted["val_acc at 0"] is True
     moved = {row["metric"]: row["ok"] for row in reference.compare_curves(curve(start_shift=1e-3), curve(), 2000, "x")}
     assert moved["val_loss at 0"] is False  # another θ0 or data split shows before any training
+    # a start that depends on a mask cut after 50,000 iterations is compared from the first evaluation on
+    later = {
+        row["metric"]: row["ok"]
+        for row in reference.compare_curves(curve(start_shift=0.05), curve(), 2000, "x", start=False)
+    }
+    assert "val_loss at 0" not in later and all(later.values()) and "val_acc 100 to 2,000" in later
 
 
 def test_the_slice_check_refuses_a_reference_without_that_curve():

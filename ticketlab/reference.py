@@ -226,7 +226,11 @@ def check(
     rows = []
     for round_, result in ((0, dense), (1, ticket)):
         shipped = reference.curves.query("condition == 'ticket' and seed == 0 and round == @round_")
-        rows += compare_curves(result.curve, shipped, iterations, f"seed 0, round {round_} ticket")
+        # round 1 starts from a mask cut from the dense run's 50,000th iteration, which another
+        # CPU's rounding has moved: at iteration 0 an untrained 80% network sits near chance, where
+        # accuracy swings by pp with the few weights at the cut (measured: 3.9 pp on a CPU whose
+        # trained curves stayed within 0.5 pp), so its start is compared from the first evaluation on
+        rows += compare_curves(result.curve, shipped, iterations, f"seed 0, round {round_} ticket", start=round_ == 0)
     return pd.DataFrame(rows)
 
 
@@ -235,17 +239,25 @@ def _threads_of(reference: Reference, seed: int) -> int:
     return next((int(p.get("threads", 1)) for p in reference.provenance.get("parts", []) if seed in p["seeds"]), 1)
 
 
-def compare_curves(trained: pd.DataFrame, shipped: pd.DataFrame, iterations: int, run: str) -> list[dict]:
-    """Largest gap per metric between two curves over the evaluation points up to ``iterations``."""
+def compare_curves(
+    trained: pd.DataFrame, shipped: pd.DataFrame, iterations: int, run: str, start: bool = True
+) -> list[dict]:
+    """Largest gap per metric between two curves over the evaluation points up to ``iterations``:
+    at iteration 0 to the printed digits and over every point within the drift tolerance, or
+    (``start=False``) only after iteration 0, within the drift tolerance."""
     trained = trained[trained["iteration"] <= iterations].set_index("iteration")
     shipped = shipped[shipped["iteration"] <= iterations].set_index("iteration")
     if shipped.empty or not trained.index.isin(shipped.index).all():
         raise DataError(f"the reference has no curve for {run} up to iteration {iterations}")
+    if not start:
+        trained = trained[trained.index > 0]
+    first = "0" if start else f"{trained.index.min():,}"
     rows = []
     for metric, tolerance in CHECK_TOLERANCE.items():
         gaps = (trained[metric] - shipped.loc[trained.index, metric]).abs()
-        for points, limit in ((f"{metric} at 0", START_TOLERANCE), (f"{metric} to {iterations:,}", tolerance)):
-            gap = gaps.iloc[:1].max() if points.endswith(" 0") else gaps.max()
+        checks = [(f"{metric} at 0", START_TOLERANCE)] if start else []
+        for points, limit in checks + [(f"{metric} {first} to {iterations:,}", tolerance)]:
+            gap = gaps.iloc[:1].max() if points.endswith(" at 0") else gaps.max()
             gap = 0.0 if np.isnan(gap) else float(gap)
             rows.append(dict(run=run, metric=points, max_gap=gap, tolerance=limit, ok=gap <= limit))
     return rows
