@@ -10,6 +10,12 @@ import torch
 from ticketlab import bench
 
 
+@pytest.fixture(autouse=True)
+def own_record(tmp_path, monkeypatch):
+    """``bench.main`` saves its level costs for ``plan``: in a test, never into the user's results/."""
+    monkeypatch.setattr(bench, "record_path", lambda: tmp_path / "bench.json")
+
+
 def test_textbook_loop_and_ticketlab_level_run_end_to_end():
     """Smoke test on real training; what the steady-state figures mean is tested with a fake timer below."""
     train, total = bench.textbook_loop(iterations=6, eval_every=3)
