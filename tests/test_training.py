@@ -51,18 +51,16 @@ def run_b():
     return RunSpec(init, random_mask(init, 0.5, seed=11), data_seed=7)
 
 
+def tracked_a(mnist, run_a, config=CONFIG, **options):
+    """Run A alone with its updates tracked (which keeps the dense kernels), as ``result_a`` is trained."""
+    return train_stacked(
+        models.build("lenet"), [run_a], mnist, config, device=CPU, progress=False, track_updates=True, **options
+    )[0]
+
+
 @pytest.fixture(scope="module")
 def result_a(mnist, run_a):
-    return train_stacked(
-        models.build("lenet"),
-        [run_a],
-        mnist,
-        CONFIG,
-        rewind_iteration=REWIND_AT,
-        device=CPU,
-        progress=False,
-        track_updates=True,
-    )[0]
+    return tracked_a(mnist, run_a, rewind_iteration=REWIND_AT)
 
 
 @pytest.fixture(scope="module")
@@ -422,16 +420,7 @@ def test_without_the_private_fused_kernel_training_falls_back_once_with_the_same
 
 def test_every_call_starts_fresh_and_same_seed_gives_same_numbers(mnist, run_a, result_a):
     """A second call from the same start must repeat the first exactly: no optimizer state survives."""
-    again = train_stacked(
-        models.build("lenet"),
-        [run_a],
-        mnist,
-        CONFIG,
-        rewind_iteration=REWIND_AT,
-        device=CPU,
-        progress=False,
-        track_updates=True,  # as result_a: the same kernels
-    )[0]
+    again = tracked_a(mnist, run_a, rewind_iteration=REWIND_AT)  # as result_a: the same kernels
     assert_same_run(again, result_a, atol=0.0)
     assert again.curve.equals(result_a.curve)
 
@@ -500,15 +489,7 @@ def test_sparse_test_evaluation_keeps_the_early_stop_exact(adversarial_moons):
 
 def test_rewind_captures_the_weights_at_iteration_k(mnist, run_a, result_a):
     short = TrainConfig(iterations=REWIND_AT, lr=CONFIG.lr, eval_every=CONFIG.eval_every)
-    stopped = train_stacked(
-        models.build("lenet"),
-        [run_a],
-        mnist,
-        short,
-        device=CPU,
-        progress=False,
-        track_updates=True,  # as result_a
-    )[0]
+    stopped = tracked_a(mnist, run_a, short)  # as result_a
     for name, weight in stopped.final.items():
         assert torch.equal(result_a.rewind[name], weight), name
     assert not torch.equal(result_a.rewind["fc1.weight"], result_a.final["fc1.weight"])

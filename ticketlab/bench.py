@@ -304,7 +304,7 @@ def kernel_crossover(rounds=KERNEL_ROUNDS, steps: int = 50, repeats: int = 3):
     they are constants, because which kernels a run uses changes its rounding."""
     import pandas as pd
 
-    from .training import SPARSE_DENSITY, _Path
+    from .training import _Path, _path_of
 
     mnist = datasets.load("mnist")
     ladder = sparsity_ladder("lenet", rounds=max(rounds)).set_index("round")["percent_remaining"]
@@ -317,6 +317,7 @@ def kernel_crossover(rounds=KERNEL_ROUNDS, steps: int = 50, repeats: int = 3):
                 step, evaluation = _stack_ms(runs, path, mnist, steps)
                 best[name] = [min(a, b) for a, b in zip(best.get(name, (np.inf, np.inf)), (step, evaluation))]
         density = float(runs[0].mask["fc1.weight"].mean())
+        chosen = _path_of(build("lenet"), runs[0], torch.device("cpu"))  # what the engine does with it
         rows.append(
             dict(
                 round=round_,
@@ -326,8 +327,8 @@ def kernel_crossover(rounds=KERNEL_ROUNDS, steps: int = 50, repeats: int = 3):
                 step_sparse_ms=best["sparse"][0],
                 validation_dense_ms=best["dense"][1],
                 validation_sparse_ms=best["sparse"][1],
-                trains_sparse=density <= SPARSE_DENSITY["train"],
-                evaluates_sparse=density <= SPARSE_DENSITY["evaluate"],
+                trains_sparse=chosen.train,
+                evaluates_sparse=chosen.evaluate,
             )
         )
     return pd.DataFrame(rows)
