@@ -257,9 +257,9 @@ ax.legend(["dense weights", "dense with a 0/1 mask", "torch sparse CSR, survivor
 # a batch of 60 (each surviving weight adds a multiple of one contiguous row of the batch) wins
 # much earlier. The lines under the code cell say where each won in this run; the exact numbers
 # vary from machine to machine and run to run. The engine switches at the crossovers printed
-# there, measured on the course machine (docs/engine.md), which is what makes the paper's
-# protocol affordable on a laptop. Larger savings need structured sparsity (whole units or
-# blocks) or hardware built for sparse weights.
+# there, measured on the course machine for whole training steps and evaluations (docs/engine.md).
+# Larger savings need structured sparsity (whole units or blocks) or hardware built for sparse
+# weights.
 
 # %% [markdown] slideshow={"slide_type": "slide"}
 # ## Limits 2: deep networks need rewinding; Limits 3: the learning rate
